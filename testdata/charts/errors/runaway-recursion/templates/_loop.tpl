@@ -1,0 +1,3 @@
+{{- define "runaway.loop" -}}
+{{ include "runaway.loop" . }}
+{{- end -}}

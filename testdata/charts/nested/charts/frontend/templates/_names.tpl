@@ -1,0 +1,3 @@
+{{- define "frontend.fullname" -}}
+{{ .Release.Name }}-{{ .Chart.Name }}
+{{- end -}}
