@@ -1,0 +1,52 @@
+# pkg: build, test, benchmark and lint. Everything a target needs is
+# installed or built by the target itself, so a fresh machine with Go works.
+
+GO      ?= go
+BIN     := bin/pkg
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
+COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
+LDFLAGS := -s -w -X pkg.dev/pkg/cmd/pkg/internal/cli.version=$(VERSION) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitCommit=$(COMMIT)
+# The upstream reference, built exactly as released (see bench/helm-ref.sh).
+HELM_REF := $(CURDIR)/.cache/helm-ref/helm
+
+.PHONY: all build run test test-short bench lint fmt vet helm-ref docs clean
+
+all: build
+
+build:
+	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pkg
+
+# The main job: render the example chart (installing it arrives with the
+# orchestrator and the release layer).
+run: build
+	./$(BIN) template hello testdata/charts/hello
+
+helm-ref:
+	bash bench/helm-ref.sh "$(dir $(HELM_REF))"
+
+# Every test, slow integration and differential ones included.
+test: helm-ref
+	PKG_HELM_REF=$(HELM_REF) $(GO) test -count=1 ./...
+
+test-short:
+	$(GO) test -short ./...
+
+bench: build helm-ref
+	$(GO) test -run '^$$' -bench . -benchmem ./render/ ./chart/
+	HELM=$(HELM_REF) PKG=$(CURDIR)/$(BIN) bash bench/template.sh
+
+fmt:
+	gofmt -w $$(git ls-files '*.go')
+
+vet:
+	$(GO) vet ./...
+
+lint: vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) run ./internal/importcheck
+
+docs:
+	$(GO) run ./cmd/pkg docs --dir docs/cli
+
+clean:
+	rm -rf bin .cache
