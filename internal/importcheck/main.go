@@ -24,6 +24,7 @@ type rule struct {
 var rules = []rule{
 	{"chart", []string{module + "/render", module + "/release", module + "/repo", module + "/orchestrator", "k8s.io/", "helm.sh/"}},
 	{"render", []string{module + "/release", module + "/repo", module + "/orchestrator", "k8s.io/", "helm.sh/"}},
+	{"lint", []string{module + "/release", module + "/repo", module + "/orchestrator", "k8s.io/", "helm.sh/"}},
 	{"repo", []string{module + "/render", module + "/release", module + "/orchestrator", "helm.sh/"}},
 	{"release", []string{module + "/repo", module + "/orchestrator", "helm.sh/"}},
 	{"orchestrator", []string{module + "/chart", module + "/render", module + "/release", module + "/repo", "helm.sh/"}},

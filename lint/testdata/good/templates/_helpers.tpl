@@ -1,0 +1,3 @@
+{{- define "good.fullname" -}}
+{{ .Release.Name }}-{{ .Chart.Name }}
+{{- end -}}
