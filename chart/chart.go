@@ -158,3 +158,22 @@ func (c *Chart) CRDObjects() []CRD {
 	}
 	return out
 }
+
+// MissingDependencies names the dependencies Chart.yaml declares that are
+// not present under charts/, in declaration order.
+func (c *Chart) MissingDependencies() []string {
+	if c.Metadata == nil {
+		return nil
+	}
+	have := map[string]bool{}
+	for _, d := range c.dependencies {
+		have[d.Name()] = true
+	}
+	var missing []string
+	for _, r := range c.Metadata.Dependencies {
+		if r != nil && !have[r.Name] {
+			missing = append(missing, r.Name)
+		}
+	}
+	return missing
+}

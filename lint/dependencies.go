@@ -24,17 +24,7 @@ func (l *linter) dependencyRules() {
 
 // missingSubcharts names the declared dependencies that charts/ lacks.
 func missingSubcharts(c *chart.Chart) error {
-	have := map[string]bool{}
-	for _, d := range c.Dependencies() {
-		have[d.Metadata.Name] = true
-	}
-	var missing []string
-	for _, d := range c.Metadata.Dependencies {
-		if !have[d.Name] {
-			missing = append(missing, d.Name)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := c.MissingDependencies(); len(missing) > 0 {
 		return fmt.Errorf("chart directory is missing these dependencies: %s", strings.Join(missing, ","))
 	}
 	return nil

@@ -181,20 +181,7 @@ func sortedKeys(m map[string]string) []string {
 // CheckDependencies reports the dependencies Chart.yaml lists that are not
 // present under charts/, as Helm checks before installing.
 func CheckDependencies(c *chart.Chart) error {
-	if c.Metadata == nil {
-		return nil
-	}
-	have := map[string]bool{}
-	for _, d := range c.Dependencies() {
-		have[d.Name()] = true
-	}
-	var missing []string
-	for _, r := range c.Metadata.Dependencies {
-		if !have[r.Name] {
-			missing = append(missing, r.Name)
-		}
-	}
-	if len(missing) > 0 {
+	if missing := c.MissingDependencies(); len(missing) > 0 {
 		return fmt.Errorf("found in Chart.yaml, but missing in charts/ directory: %s", strings.Join(missing, ", "))
 	}
 	return nil
