@@ -5,7 +5,8 @@ GO      ?= go
 BIN     := bin/pkg
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.1.0-dev)
 COMMIT  ?= $(shell git rev-parse HEAD 2>/dev/null)
-LDFLAGS := -s -w -X pkg.dev/pkg/cmd/pkg/internal/cli.version=$(VERSION) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitCommit=$(COMMIT)
+TREE    ?= $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clean || echo dirty)
+LDFLAGS := -s -w -X pkg.dev/pkg/cmd/pkg/internal/cli.version=$(VERSION) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitCommit=$(COMMIT) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitTreeState=$(TREE)
 # The upstream reference, built exactly as released (see bench/helm-ref.sh).
 HELM_REF := $(CURDIR)/.cache/helm-ref/helm
 

@@ -1,0 +1,3 @@
+#!/bin/sh
+# A post-renderer that prints nothing.
+cat >/dev/null

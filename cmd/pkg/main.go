@@ -1,0 +1,25 @@
+// Command pkg is a Helm-compatible package manager and templating engine.
+//
+// main only wires the process to the CLI: the signal-aware context, the
+// standard streams and the environment. Everything else is in
+// pkg.dev/pkg/cmd/pkg/internal/cli.
+package main
+
+import (
+	"context"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"pkg.dev/pkg/cmd/pkg/internal/cli"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := cli.Run(ctx, cli.Env{
+		Streams: cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
+		Getenv:  os.Getenv,
+	}, os.Args[1:])
+	stop()
+	os.Exit(code)
+}
