@@ -1,0 +1,173 @@
+package apiserver
+
+import (
+	"strings"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/util/intstr"
+)
+
+// setDefaults fills in the most used of the defaults kube-apiserver applies
+// when it decodes an object, so that clients and controllers reading the
+// object find the fields they expect (spec.replicas, the rollout
+// strategy, container port protocols, ...). It is a subset of
+// Kubernetes' defaulting, applied to objects of client-go's Go types.
+func setDefaults(obj any) {
+	switch o := obj.(type) {
+	case *appsv1.Deployment:
+		defaultReplicas(&o.Spec.Replicas)
+		if o.Spec.Strategy.Type == "" {
+			o.Spec.Strategy.Type = appsv1.RollingUpdateDeploymentStrategyType
+		}
+		if o.Spec.Strategy.Type == appsv1.RollingUpdateDeploymentStrategyType {
+			if o.Spec.Strategy.RollingUpdate == nil {
+				o.Spec.Strategy.RollingUpdate = &appsv1.RollingUpdateDeployment{}
+			}
+			quarter := intstr.FromString("25%")
+			if o.Spec.Strategy.RollingUpdate.MaxUnavailable == nil {
+				o.Spec.Strategy.RollingUpdate.MaxUnavailable = &quarter
+			}
+			if o.Spec.Strategy.RollingUpdate.MaxSurge == nil {
+				o.Spec.Strategy.RollingUpdate.MaxSurge = &quarter
+			}
+		}
+		defaultInt32(&o.Spec.RevisionHistoryLimit, 10)
+		defaultInt32(&o.Spec.ProgressDeadlineSeconds, 600)
+		defaultPodSpec(&o.Spec.Template.Spec)
+	case *appsv1.ReplicaSet:
+		defaultReplicas(&o.Spec.Replicas)
+		defaultPodSpec(&o.Spec.Template.Spec)
+	case *appsv1.StatefulSet:
+		defaultReplicas(&o.Spec.Replicas)
+		if o.Spec.PodManagementPolicy == "" {
+			o.Spec.PodManagementPolicy = appsv1.OrderedReadyPodManagement
+		}
+		if o.Spec.UpdateStrategy.Type == "" {
+			o.Spec.UpdateStrategy.Type = appsv1.RollingUpdateStatefulSetStrategyType
+		}
+		defaultInt32(&o.Spec.RevisionHistoryLimit, 10)
+		defaultPodSpec(&o.Spec.Template.Spec)
+	case *appsv1.DaemonSet:
+		if o.Spec.UpdateStrategy.Type == "" {
+			o.Spec.UpdateStrategy.Type = appsv1.RollingUpdateDaemonSetStrategyType
+		}
+		defaultInt32(&o.Spec.RevisionHistoryLimit, 10)
+		defaultPodSpec(&o.Spec.Template.Spec)
+	case *batchv1.Job:
+		defaultInt32(&o.Spec.BackoffLimit, 6)
+		if o.Spec.Completions == nil && o.Spec.Parallelism == nil {
+			defaultInt32(&o.Spec.Completions, 1)
+		}
+		defaultInt32(&o.Spec.Parallelism, 1)
+		if o.Spec.Template.Spec.RestartPolicy == "" {
+			o.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+		}
+		defaultPodSpec(&o.Spec.Template.Spec)
+	case *batchv1.CronJob:
+		if o.Spec.ConcurrencyPolicy == "" {
+			o.Spec.ConcurrencyPolicy = batchv1.AllowConcurrent
+		}
+		defaultInt32(&o.Spec.SuccessfulJobsHistoryLimit, 3)
+		defaultInt32(&o.Spec.FailedJobsHistoryLimit, 1)
+		if o.Spec.Suspend == nil {
+			f := false
+			o.Spec.Suspend = &f
+		}
+		defaultPodSpec(&o.Spec.JobTemplate.Spec.Template.Spec)
+	case *corev1.Pod:
+		defaultPodSpec(&o.Spec)
+	case *corev1.Service:
+		defaultService(o)
+	}
+}
+
+// defaultReplicas sets a workload's replicas to 1 when unset.
+func defaultReplicas(p **int32) { defaultInt32(p, 1) }
+
+// defaultInt32 sets *p to v when unset.
+func defaultInt32(p **int32, v int32) {
+	if *p == nil {
+		*p = &v
+	}
+}
+
+// defaultPodSpec fills in a pod spec's and its containers' defaults.
+func defaultPodSpec(s *corev1.PodSpec) {
+	if s.RestartPolicy == "" {
+		s.RestartPolicy = corev1.RestartPolicyAlways
+	}
+	if s.DNSPolicy == "" {
+		s.DNSPolicy = corev1.DNSClusterFirst
+	}
+	if s.SchedulerName == "" {
+		s.SchedulerName = corev1.DefaultSchedulerName
+	}
+	if s.TerminationGracePeriodSeconds == nil {
+		v := int64(corev1.DefaultTerminationGracePeriodSeconds)
+		s.TerminationGracePeriodSeconds = &v
+	}
+	if s.SecurityContext == nil {
+		s.SecurityContext = &corev1.PodSecurityContext{}
+	}
+	for i := range s.InitContainers {
+		defaultContainer(&s.InitContainers[i])
+	}
+	for i := range s.Containers {
+		defaultContainer(&s.Containers[i])
+	}
+}
+
+// defaultContainer fills in a container's defaults.
+func defaultContainer(c *corev1.Container) {
+	if c.ImagePullPolicy == "" {
+		c.ImagePullPolicy = corev1.PullIfNotPresent
+		if imageTag(c.Image) == "latest" {
+			c.ImagePullPolicy = corev1.PullAlways
+		}
+	}
+	if c.TerminationMessagePath == "" {
+		c.TerminationMessagePath = corev1.TerminationMessagePathDefault
+	}
+	if c.TerminationMessagePolicy == "" {
+		c.TerminationMessagePolicy = corev1.TerminationMessageReadFile
+	}
+	for i := range c.Ports {
+		if c.Ports[i].Protocol == "" {
+			c.Ports[i].Protocol = corev1.ProtocolTCP
+		}
+	}
+}
+
+// imageTag returns an image reference's tag, "latest" when it has neither
+// tag nor digest.
+func imageTag(image string) string {
+	if strings.Contains(image, "@") {
+		return ""
+	}
+	last := image[strings.LastIndex(image, "/")+1:]
+	if i := strings.LastIndex(last, ":"); i >= 0 {
+		return last[i+1:]
+	}
+	return "latest"
+}
+
+// defaultService fills in a service's defaults.
+func defaultService(s *corev1.Service) {
+	if s.Spec.Type == "" {
+		s.Spec.Type = corev1.ServiceTypeClusterIP
+	}
+	if s.Spec.SessionAffinity == "" {
+		s.Spec.SessionAffinity = corev1.ServiceAffinityNone
+	}
+	for i := range s.Spec.Ports {
+		p := &s.Spec.Ports[i]
+		if p.Protocol == "" {
+			p.Protocol = corev1.ProtocolTCP
+		}
+		if p.TargetPort == (intstr.IntOrString{}) {
+			p.TargetPort = intstr.FromInt32(p.Port)
+		}
+	}
+}

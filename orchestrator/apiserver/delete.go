@@ -1,0 +1,159 @@
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+
+	"pkg.dev/pkg/orchestrator/store"
+)
+
+// readDeleteOptions reads the optional DeleteOptions body of a delete; a
+// dryRun there counts as one in the query.
+func (s *Server) readDeleteOptions(r *http.Request, req *request) (metav1.DeleteOptions, error) {
+	var opts metav1.DeleteOptions
+	data, err := s.readJSON(r)
+	if err != nil || len(data) == 0 {
+		return opts, err
+	}
+	if err := json.Unmarshal(data, &opts); err != nil {
+		return opts, apierrors.NewBadRequest(fmt.Sprintf("decoding DeleteOptions: %v", err))
+	}
+	for _, v := range opts.DryRun {
+		if v != metav1.DryRunAll {
+			return opts, apierrors.NewBadRequest(fmt.Sprintf("unsupported dryRun value %q: only All is supported", v))
+		}
+		req.dryRun = true
+	}
+	return opts, nil
+}
+
+// serveDelete answers DELETE of one object.
+func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request) {
+	opts, err := s.readDeleteOptions(r, &req)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	out, err := s.delete(r.Context(), req.res, req.ns, req.name, opts.Preconditions, req.dryRun)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	if req.res.ReturnDeleted {
+		writeJSON(w, http.StatusOK, out)
+		return
+	}
+	writeJSON(w, http.StatusOK, successStatus(req.res, req.name, str(out, "metadata", "uid")))
+}
+
+// delete removes one object, checking the preconditions, and returns its
+// last state. Deleting a namespace deletes what it holds first. A dry run
+// checks and answers without deleting.
+func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, pre *metav1.Preconditions, dryRun bool) (object, error) {
+	if res.Resource == "namespaces" && res.Group == "" {
+		for _, sys := range []string{"default", "kube-system", "kube-public"} {
+			if name == sys {
+				return nil, apierrors.NewForbidden(res.GroupResource(), name, errors.New("this namespace may not be deleted"))
+			}
+		}
+	}
+	cur, kv, err := s.getObject(ctx, res, ns, name)
+	if err != nil {
+		return nil, err
+	}
+	if pre != nil && pre.UID != nil && string(*pre.UID) != str(cur, "metadata", "uid") {
+		return nil, apierrors.NewConflict(res.GroupResource(), name,
+			fmt.Errorf("Precondition failed: UID in precondition: %v, UID in object meta: %v", *pre.UID, str(cur, "metadata", "uid")))
+	}
+	if pre != nil && pre.ResourceVersion != nil && *pre.ResourceVersion != str(cur, "metadata", "resourceVersion") {
+		return nil, apierrors.NewConflict(res.GroupResource(), name,
+			fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in meta: %v", *pre.ResourceVersion, str(cur, "metadata", "resourceVersion")))
+	}
+	if dryRun {
+		return cur, nil
+	}
+	if res.Resource == "namespaces" && res.Group == "" {
+		if err := s.emptyNamespace(ctx, name); err != nil {
+			return nil, err
+		}
+	}
+	gone, err := s.cfg.Store.Delete(ctx, kv.Key, kv.ModRev)
+	switch {
+	case errors.Is(err, store.ErrConflict):
+		return nil, errConflict(res, name)
+	case errors.Is(err, store.ErrNotFound):
+		return nil, apierrors.NewNotFound(res.GroupResource(), name)
+	case err != nil:
+		return nil, err
+	}
+	if gone.ModRev > kv.ModRev {
+		meta(cur)["resourceVersion"] = strconv.FormatInt(gone.ModRev, 10)
+	}
+	return cur, nil
+}
+
+// emptyNamespace deletes every object in namespace ns. The namespace
+// controller does this in Kubernetes; until there is one, deletion is
+// immediate.
+func (s *Server) emptyNamespace(ctx context.Context, ns string) error {
+	for i := range s.resources {
+		res := &s.resources[i]
+		if !res.Namespaced {
+			continue
+		}
+		page, err := s.list(ctx, res, ns, nil, 0, "")
+		if err != nil {
+			return err
+		}
+		for _, o := range page.items {
+			if _, err := s.delete(ctx, res, ns, str(o, "metadata", "name"), nil, false); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("emptying namespace %s: %w", ns, err)
+			}
+		}
+	}
+	return nil
+}
+
+// serveDeleteCollection answers DELETE of a collection: every selected
+// object is deleted and the list of them is returned.
+func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, req request) {
+	if _, err := s.readDeleteOptions(r, &req); err != nil {
+		s.fail(w, err)
+		return
+	}
+	sel, err := parseSelector(req.res, r.URL.Query())
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	page, err := s.list(r.Context(), req.res, req.ns, sel, 0, "")
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	deleted := []object{}
+	for _, o := range page.items {
+		out, err := s.delete(r.Context(), req.res, str(o, "metadata", "namespace"), str(o, "metadata", "name"), nil, req.dryRun)
+		if apierrors.IsNotFound(err) {
+			continue
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		deleted = append(deleted, out)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{
+		"apiVersion": req.res.APIVersion(),
+		"kind":       req.res.Kind + "List",
+		"metadata":   metav1.ListMeta{ResourceVersion: strconv.FormatInt(page.rev, 10)},
+		"items":      deleted,
+	})
+}

@@ -1,0 +1,155 @@
+package apiserver
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"time"
+
+	"pkg.dev/pkg/orchestrator/store"
+)
+
+// Store is what the API server needs from the object store; *store.Store
+// implements it.
+type Store interface {
+	// Get returns the object under key.
+	Get(ctx context.Context, key string) (store.KV, error)
+	// Create stores a new object under key.
+	Create(ctx context.Context, key string, value []byte) (store.KV, error)
+	// Update replaces the object under key if its revision is expected.
+	Update(ctx context.Context, key string, value []byte, expectedModRev int64) (store.KV, error)
+	// Delete removes the object under key if its revision is expected.
+	Delete(ctx context.Context, key string, expectedModRev int64) (store.KV, error)
+	// List returns a page of the objects under prefix.
+	List(ctx context.Context, prefix string, opts store.ListOptions) (store.ListResult, error)
+	// Watch streams the changes under prefix after fromRev.
+	Watch(ctx context.Context, prefix string, fromRev int64) (*store.Watcher, error)
+	// Revision returns the current revision.
+	Revision() int64
+}
+
+var _ Store = (*store.Store)(nil)
+
+// Defaults for the zero fields of Config.
+const (
+	// DefaultMaxBodyBytes is the largest request body accepted: 1.5 MiB.
+	DefaultMaxBodyBytes = 3 << 19
+	// DefaultWatchTimeout ends watches that gave no timeoutSeconds.
+	DefaultWatchTimeout = 30 * time.Minute
+	// DefaultBookmarkInterval is how often watches that allow bookmarks
+	// get one.
+	DefaultBookmarkInterval = time.Minute
+	// DefaultGitVersion is the version /version reports.
+	DefaultGitVersion = "v1.37.0"
+)
+
+// SystemNamespaces are created by New when missing.
+func SystemNamespaces() []string {
+	return []string{"default", "kube-system", "kube-public", "kube-node-lease"}
+}
+
+// Config configures New.
+type Config struct {
+	// Store holds the objects. Required.
+	Store Store
+	// Logger receives request errors; slog.Default() style discarding
+	// logger when nil.
+	Logger *slog.Logger
+	// Clock gives creation timestamps; time.Now when nil.
+	Clock func() time.Time
+	// GitVersion is the Kubernetes version reported by /version;
+	// DefaultGitVersion when empty.
+	GitVersion string
+	// MaxBodyBytes limits request bodies; DefaultMaxBodyBytes when 0.
+	MaxBodyBytes int64
+	// WatchTimeout is the default watch duration; DefaultWatchTimeout
+	// when 0.
+	WatchTimeout time.Duration
+	// BookmarkInterval is the period of watch bookmarks;
+	// DefaultBookmarkInterval when 0.
+	BookmarkInterval time.Duration
+	// Middleware wraps the API handler, outermost first: the seam for
+	// authentication, authorization, audit and request logging.
+	Middleware []func(http.Handler) http.Handler
+}
+
+// Server serves the Kubernetes API over a Store. It is an http.Handler.
+type Server struct {
+	cfg       Config
+	log       *slog.Logger
+	now       func() time.Time
+	resources []Resource
+	// byGV indexes the resources by "GROUP/VERSION" then plural name.
+	byGV    map[string]map[string]*Resource
+	handler http.Handler
+}
+
+// New builds a Server and creates the system namespaces that are missing.
+func New(ctx context.Context, cfg Config) (*Server, error) {
+	if cfg.Store == nil {
+		return nil, errors.New("apiserver: config has no store")
+	}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Clock, resources: Resources()}
+	if s.log == nil {
+		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.cfg.GitVersion == "" {
+		s.cfg.GitVersion = DefaultGitVersion
+	}
+	if s.cfg.MaxBodyBytes <= 0 {
+		s.cfg.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if s.cfg.WatchTimeout <= 0 {
+		s.cfg.WatchTimeout = DefaultWatchTimeout
+	}
+	if s.cfg.BookmarkInterval <= 0 {
+		s.cfg.BookmarkInterval = DefaultBookmarkInterval
+	}
+	s.byGV = map[string]map[string]*Resource{}
+	for i := range s.resources {
+		r := &s.resources[i]
+		gv := r.APIVersion()
+		if s.byGV[gv] == nil {
+			s.byGV[gv] = map[string]*Resource{}
+		}
+		s.byGV[gv][r.Resource] = r
+	}
+	if err := s.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	var h http.Handler = http.HandlerFunc(s.route)
+	for i := len(cfg.Middleware) - 1; i >= 0; i-- {
+		h = cfg.Middleware[i](h)
+	}
+	s.handler = h
+	return s, nil
+}
+
+// ServeHTTP serves one API request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.handler.ServeHTTP(w, r)
+}
+
+// Resources returns the resources the server serves.
+func (s *Server) Resources() []Resource { return Resources() }
+
+// bootstrap creates the system namespaces that do not exist yet.
+func (s *Server) bootstrap(ctx context.Context) error {
+	ns := s.byGV["v1"]["namespaces"]
+	for _, name := range SystemNamespaces() {
+		o := object{"apiVersion": "v1", "kind": "Namespace", "metadata": map[string]any{"name": name}}
+		if _, err := s.create(ctx, ns, "", o, false); err != nil {
+			if statusOf(err).Reason == "AlreadyExists" {
+				continue
+			}
+			return fmt.Errorf("creating namespace %s: %w", name, err)
+		}
+	}
+	return nil
+}
