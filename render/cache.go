@@ -1,6 +1,7 @@
 package render
 
 import (
+	"hash/maphash"
 	"slices"
 	"sync"
 	"text/template/parse"
@@ -15,20 +16,43 @@ const (
 )
 
 // Cache keeps parsed templates for an Engine across renders. It remembers
-// each chart tree it has prepared (by the pointer of its root chart,
-// checked against the tree's current subcharts and template files, so a
-// changed tree is prepared again) and the parse of each template file (by
-// name and contents, so that a chart loaded again is not parsed again).
-// A file's contents must not be changed in place once rendered through a
-// Cache; replacing files, templates or subcharts is fine.
+// each chart tree it has prepared by its shape: the names and types of its
+// charts, how they nest, and the identity of each template file's contents
+// (the backing array and length of File.Data). Copies of a tree that share
+// its template files, such as the ones Template renders, and a tree that
+// is rendered again, reuse one preparation; a tree whose template files or
+// subcharts were replaced is prepared again. It also keeps the parse of
+// each template file by name and contents, so that a chart loaded again
+// is not parsed again. A file's contents must not be changed in place once
+// rendered through a Cache; replacing files, templates or subcharts is
+// fine.
 //
 // The zero value is ready to use. A Cache is safe for concurrent use.
 type Cache struct {
 	mu        sync.Mutex
 	funcs     *funcTable
-	charts    map[*chart.Chart]*cachedChart
+	seed      maphash.Seed
+	charts    map[uint64][]*cachedChart
+	nCharts   int
 	trees     map[string]*cachedTrees
 	treeBytes int
+	// ahead is the crypto work done ahead for the charts of the cache
+	// (see aheadWork), shared by all of them and refilled as it is used.
+	ahead *aheadWork
+}
+
+// Close stops the background work of the cache: the RSA keys it keeps
+// generating ahead for charts whose templates generate keys (see
+// Engine.Prepare). The cache remains usable; keys are then generated when
+// templates ask for them. Close is not needed for a cache that is dropped:
+// its work stops once it is garbage.
+func (k *Cache) Close() {
+	k.mu.Lock()
+	a := k.ahead
+	k.mu.Unlock()
+	if a != nil {
+		a.stop()
+	}
 }
 
 // cachedChart is a prepared chart tree with the shape it was prepared
@@ -45,34 +69,41 @@ type cachedTrees struct {
 }
 
 // shapeItem records one chart, or one template file of it, of a chart
-// tree as it was when prepared.
+// tree as it was when prepared: what decides which templates the tree has,
+// under which names, and what they hold.
 type shapeItem struct {
-	chart  *chart.Chart
-	parent *chart.Chart
-	meta   *chart.Metadata
-	name   string
-	kind   string
-	deps   int
-	file   *chart.File
-	data   *byte
-	size   int
+	// For a chart: its name, type and number of subcharts (the root
+	// also has its full path, which prefixes every template name).
+	name string
+	kind string
+	deps int
+	path string
+	// For a template file: present, and where its contents are.
+	file bool
+	data *byte
+	size int
 }
 
-// templates returns the prepared templates of c, from the cache when c's
-// tree has not changed.
+// templates returns the prepared templates of c, from the cache when a
+// tree of the same shape was prepared before.
 func (k *Cache) templates(c *chart.Chart) (*chartTemplates, error) {
 	if c == nil {
 		return newChartTemplates(c, nil, nil)
 	}
 	shape := chartShape(c, nil)
+	shape[0].path = c.ChartFullPath()
 	k.mu.Lock()
 	if k.funcs == nil {
 		k.funcs = newFuncTable()
+		k.seed = maphash.MakeSeed()
 	}
 	funcs := k.funcs
-	if hit := k.charts[c]; hit != nil && slices.Equal(hit.shape, shape) {
-		k.mu.Unlock()
-		return hit.templates, nil
+	key := shapeHash(k.seed, shape)
+	for _, hit := range k.charts[key] {
+		if slices.Equal(hit.shape, shape) {
+			k.mu.Unlock()
+			return hit.templates, nil
+		}
 	}
 	k.mu.Unlock()
 
@@ -81,10 +112,17 @@ func (k *Cache) templates(c *chart.Chart) (*chartTemplates, error) {
 		return nil, err
 	}
 	k.mu.Lock()
-	if k.charts == nil || len(k.charts) >= cacheMaxCharts {
-		k.charts = map[*chart.Chart]*cachedChart{}
+	if k.ahead == nil {
+		k.ahead = newAheadWork(true)
+		stopWhenUnreachable(k, k.ahead)
 	}
-	k.charts[c] = &cachedChart{shape: shape, templates: ct}
+	ct.ahead = k.ahead
+	ct.ahead.start(ct.demand, funcs)
+	if k.charts == nil || k.nCharts >= cacheMaxCharts {
+		k.charts, k.nCharts = map[uint64][]*cachedChart{}, 0
+	}
+	k.charts[key] = append(k.charts[key], &cachedChart{shape: shape, templates: ct})
+	k.nCharts++
 	k.mu.Unlock()
 	return ct, nil
 }
@@ -117,17 +155,21 @@ func (k *Cache) parseFile(funcs *funcTable) treeSource {
 	}
 }
 
-// chartShape lists what of c's tree decides how it is prepared.
+// chartShape lists what of c's tree decides how it is prepared, in the
+// order the tree is walked.
 func chartShape(c *chart.Chart, into []shapeItem) []shapeItem {
-	item := shapeItem{chart: c, parent: c.Parent(), meta: c.Metadata, deps: len(c.Dependencies())}
+	item := shapeItem{deps: len(c.Dependencies())}
 	if c.Metadata != nil {
 		item.name, item.kind = c.Metadata.Name, c.Metadata.Type
+	} else {
+		// Not preparable; keep such trees apart from any other.
+		item.kind = "\x00no metadata"
 	}
 	into = append(into, item)
 	for _, f := range c.Templates {
-		it := shapeItem{file: f}
+		it := shapeItem{}
 		if f != nil {
-			it.name, it.size = f.Name, len(f.Data)
+			it.file, it.name, it.size = true, f.Name, len(f.Data)
 			if len(f.Data) > 0 {
 				it.data = &f.Data[0]
 			}
@@ -138,4 +180,15 @@ func chartShape(c *chart.Chart, into []shapeItem) []shapeItem {
 		into = chartShape(sub, into)
 	}
 	return into
+}
+
+// shapeHash hashes a shape for the cache's index with the cache's seed;
+// equal shapes have equal hashes.
+func shapeHash(seed maphash.Seed, shape []shapeItem) uint64 {
+	var h maphash.Hash
+	h.SetSeed(seed)
+	for i := range shape {
+		maphash.WriteComparable(&h, shape[i])
+	}
+	return h.Sum64()
 }

@@ -268,7 +268,12 @@ func (p ValuesProcessor) importValues(c *chart.Chart) error {
 		d.ImportValues = rewritten
 	}
 	// Imports rank below the parent's own values. The merged values are
-	// copied first because the imports may share tables with them.
+	// copied first because the imports may share tables with them; with
+	// nothing imported they are the result as they are.
+	if len(imported) == 0 {
+		c.Values = merged
+		return nil
+	}
 	c.Values = co.tables(copyMap(merged), imported, "", true, false)
 	return nil
 }

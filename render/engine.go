@@ -42,12 +42,34 @@ type Engine struct {
 type Prepared struct {
 	engine    Engine
 	templates *chartTemplates
+	// charts are the charts of the tree, in the order of the nodes of
+	// templates.
+	charts []*chart.Chart
 }
 
 // Prepare parses the templates of c and its subcharts. A template that
 // does not parse gives a *TemplateError (the first failing file in Helm's
 // order, as Helm reports it).
+//
+// When the templates call functions that generate RSA keys (genCA,
+// genSelfSignedCert, genSignedCert, genPrivateKey "rsa"), Prepare starts
+// generating keys for them in the background, a few at most; each render
+// takes fresh ones, so output is as random as Helm's. Without a Cache the
+// generation stops when the Prepared is garbage; with one, when the Cache
+// is closed or garbage.
 func (e Engine) Prepare(c *chart.Chart) (*Prepared, error) {
+	p, err := e.prepare(c)
+	if err != nil {
+		return nil, err
+	}
+	if e.Cache == nil {
+		stopWhenUnreachable(p, p.templates.ahead)
+	}
+	return p, nil
+}
+
+// prepare is Prepare without tying background work to the Prepared.
+func (e Engine) prepare(c *chart.Chart) (*Prepared, error) {
 	var ct *chartTemplates
 	var err error
 	if e.Cache != nil {
@@ -55,11 +77,15 @@ func (e Engine) Prepare(c *chart.Chart) (*Prepared, error) {
 	} else {
 		funcs := newFuncTable()
 		ct, err = newChartTemplates(c, funcs, parseTemplateFile(funcs))
+		if err == nil {
+			ct.ahead = newAheadWork(false)
+			ct.ahead.start(ct.demand, funcs)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &Prepared{engine: e, templates: ct}, nil
+	return &Prepared{engine: e, templates: ct, charts: treeCharts(c, nil)}, nil
 }
 
 // Render executes the templates of c and its subcharts with top, the
@@ -73,9 +99,12 @@ func (e Engine) Prepare(c *chart.Chart) (*Prepared, error) {
 // can modify the values they are given (with set, for instance), as under
 // Helm, so do not share one values map between concurrent renders.
 func (e Engine) Render(c *chart.Chart, top map[string]any) (map[string]string, error) {
-	p, err := e.Prepare(c)
+	p, err := e.prepare(c)
 	if err != nil {
 		return nil, err
+	}
+	if e.Cache == nil {
+		defer p.templates.ahead.stop()
 	}
 	return p.Render(top)
 }
@@ -93,9 +122,10 @@ func (p *Prepared) Render(top map[string]any) (out map[string]string, err error)
 		ct.releaseSet(set)
 	}()
 
-	scopes := ct.chartScopes(top)
+	scopes := ct.chartScopes(p.charts, top)
 	out = make(map[string]string, len(ct.entries))
-	var buf strings.Builder
+	buf := set.state.buffer()
+	defer set.state.release(buf)
 	for i := range ct.entries {
 		e := &ct.entries[i]
 		if e.partial {
@@ -104,7 +134,7 @@ func (p *Prepared) Render(top map[string]any) (out map[string]string, err error)
 		scope := scopes[e.node]
 		scope["Template"] = Values{"Name": e.name, "BasePath": e.basePath}
 		buf.Reset()
-		if err := set.root.ExecuteTemplate(&buf, e.name, scope); err != nil {
+		if err := set.root.ExecuteTemplate(buf, e.name, scope); err != nil {
 			return nil, newExecError(e.name, err)
 		}
 		out[e.name] = strings.ReplaceAll(buf.String(), "<no value>", "")

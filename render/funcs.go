@@ -40,6 +40,9 @@ type funcTable struct {
 	// builtins names text/template's predefined functions, which the
 	// parser must know of when it is called without a Template.
 	builtins map[string]any
+	// derivePassword is sprig's, which template sets call through a
+	// memo (see aheadWork).
+	derivePassword derivePasswordFunc
 }
 
 // newFuncTable builds the function table.
@@ -48,17 +51,29 @@ func newFuncTable() *funcTable {
 	delete(f, "env")
 	delete(f, "expandenv")
 	hostByName, _ := f[fnGetHostByName].(func(string) string)
+	derive, _ := f["derivePassword"].(derivePasswordFunc)
+	if compare, ok := f["semverCompare"].(func(string, string) (bool, error)); ok {
+		f["semverCompare"] = memoSemverCompare(compare)
+	}
+	if _, ok := f["dict"].(func(...any) map[string]any); ok {
+		f["dict"] = dictFunc
+	}
+	if deep, ok := f["deepCopy"].(func(any) any); ok {
+		if mustDeep, ok := f["mustDeepCopy"].(func(any) (any, error)); ok {
+			f["deepCopy"], f["mustDeepCopy"] = copyFuncs(deep, mustDeep)
+		}
+	}
 
 	for name, fn := range map[string]any{
 		"toToml":        encodeTOML,
 		"fromToml":      decodeTOML,
 		"toYaml":        encodeYAML,
 		"toYamlPretty":  encodeYAMLPretty,
-		"fromYaml":      decodeYAML,
-		"fromYamlArray": decodeYAMLArray,
+		"fromYaml":      memoDecoder(decodeYAML),
+		"fromYamlArray": memoDecoder(decodeYAMLArray),
 		"toJson":        encodeJSON,
-		"fromJson":      decodeJSON,
-		"fromJsonArray": decodeJSONArray,
+		"fromJson":      memoDecoder(decodeJSON),
+		"fromJsonArray": memoDecoder(decodeJSONArray),
 
 		fnInclude:       func(string, any) (string, error) { return "", errUnbound },
 		fnTpl:           func(string, any) (string, error) { return "", errUnbound },
@@ -74,7 +89,7 @@ func newFuncTable() *funcTable {
 	for _, name := range strings.Fields(templateBuiltins) {
 		builtins[name] = true
 	}
-	return &funcTable{funcs: f, hostByName: hostByName, builtins: builtins}
+	return &funcTable{funcs: f, hostByName: hostByName, builtins: builtins, derivePassword: derive}
 }
 
 // templateBuiltins names the functions text/template predefines. The

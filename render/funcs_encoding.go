@@ -17,8 +17,12 @@ import (
 // the error into the result.
 
 // encodeYAML encodes v as YAML through JSON (so JSON tags and key order
-// apply), without the final newline.
+// apply), without the final newline. Plain values trees take the direct
+// encoder of yamlenc.go, which writes the same bytes.
 func encodeYAML(v any) string {
+	if b, ok := encodeYAMLFast(v); ok {
+		return strings.TrimSuffix(string(b), "\n")
+	}
 	b, err := yaml.Marshal(v)
 	if err != nil {
 		return ""

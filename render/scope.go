@@ -21,16 +21,17 @@ import (
 // Values when there is none. The maps are new for every render; templates
 // can write to them (set), and a chart's templates share its map, as in
 // Helm.
-func (ct *chartTemplates) chartScopes(top map[string]any) []Values {
+func (ct *chartTemplates) chartScopes(charts []*chart.Chart, top map[string]any) []Values {
 	scopes := make([]Values, len(ct.nodes))
-	ct.buildScope(0, top, scopes)
+	ct.buildScope(charts, 0, top, scopes)
 	return scopes
 }
 
-// buildScope builds the scope of node i and its subtree from the scope of
-// its parent (top for the first chart) and returns it.
-func (ct *chartTemplates) buildScope(i int, parent map[string]any, scopes []Values) map[string]any {
-	c := ct.nodes[i].chart
+// buildScope builds the scope of node i (whose chart is charts[i]) and its
+// subtree from the scope of its parent (top for the first chart) and
+// returns it.
+func (ct *chartTemplates) buildScope(charts []*chart.Chart, i int, parent map[string]any, scopes []Values) map[string]any {
+	c := charts[i]
 	subcharts := make(map[string]any, len(ct.nodes[i].children))
 	scope := map[string]any{
 		"Chart": struct {
@@ -49,7 +50,7 @@ func (ct *chartTemplates) buildScope(i int, parent map[string]any, scopes []Valu
 		scope["Values"] = vals
 	}
 	for _, child := range ct.nodes[i].children {
-		subcharts[ct.nodes[child].chart.Name()] = ct.buildScope(child, scope, scopes)
+		subcharts[charts[child].Name()] = ct.buildScope(charts, child, scope, scopes)
 	}
 	scopes[i] = scope
 	return scope

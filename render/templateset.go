@@ -39,12 +39,20 @@ type chartTemplates struct {
 	// collection, and renders allocate enough to collect often.
 	sets chan *templateSet
 	tpls tplCache
+
+	// demand is what the templates ask of the crypto functions, and
+	// ahead the work done ahead for them (see aheadWork); ahead is set
+	// before the first template set is made.
+	demand cryptoDemand
+	ahead  *aheadWork
 }
 
 // chartNode is one chart of the tree, in the order Helm walks it: a chart
-// first, then each subchart's subtree in dependency order.
+// first, then each subchart's subtree in dependency order. The charts
+// themselves are not kept here but with each Prepared (see treeCharts):
+// trees of the same shape, such as the copies Template renders, share one
+// chartTemplates.
 type chartNode struct {
-	chart    *chart.Chart
 	children []int
 }
 
@@ -92,6 +100,7 @@ func newChartTemplates(c *chart.Chart, funcs *funcTable, parseFn treeSource) (*c
 			return nil, newParseError(e.name, err)
 		}
 		e.trees = trees
+		scanCryptoDemand(trees, &ct.demand)
 		if bytes.Contains(e.text, []byte(rootTemplateName)) {
 			ct.mentionsRoot = true
 		}
@@ -108,7 +117,7 @@ func (ct *chartTemplates) collect(c *chart.Chart, byName map[string]templateEntr
 		return fmt.Errorf("rendering templates: chart %q has no metadata", c.ChartFullPath())
 	}
 	idx := len(ct.nodes)
-	ct.nodes = append(ct.nodes, chartNode{chart: c})
+	ct.nodes = append(ct.nodes, chartNode{})
 	for _, sub := range c.Dependencies() {
 		ct.nodes[idx].children = append(ct.nodes[idx].children, len(ct.nodes))
 		if err := ct.collect(sub, byName); err != nil {
@@ -146,6 +155,16 @@ func compareTemplateOrder(a, b templateEntry) int {
 		return c
 	}
 	return strings.Compare(b.name, a.name)
+}
+
+// treeCharts lists the charts of c's tree in the order of the nodes of
+// its chartTemplates.
+func treeCharts(c *chart.Chart, into []*chart.Chart) []*chart.Chart {
+	into = append(into, c)
+	for _, sub := range c.Dependencies() {
+		into = treeCharts(sub, into)
+	}
+	return into
 }
 
 // parseTemplateFile parses one template file as text/template would
@@ -199,6 +218,7 @@ func (ct *chartTemplates) newSet() *templateSet {
 	top := &tplScope{set: root, state: st}
 
 	root.Funcs(ct.funcs.funcs)
+	root.Funcs(ct.funcs.cryptoFuncs(ct.ahead))
 	root.Funcs(template.FuncMap{
 		fnInclude:       top.include,
 		fnTpl:           top.tpl,

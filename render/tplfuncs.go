@@ -1,6 +1,7 @@
 package render
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"strings"
@@ -26,12 +27,40 @@ type renderState struct {
 	templates *chartTemplates
 	engine    Engine
 	included  map[string]int
+	// bufs are output buffers kept for the next include or tpl: each
+	// output is then copied once into its string instead of growing a
+	// new buffer step by step.
+	bufs []*bytes.Buffer
 }
+
+// Bounds of the buffers a render state keeps.
+const (
+	keptBuffers    = 16
+	keptBufferSize = 1 << 20
+)
 
 // reset prepares the state for a render with e's options.
 func (st *renderState) reset(e Engine) {
 	st.engine = e
 	clear(st.included)
+}
+
+// buffer returns an empty output buffer.
+func (st *renderState) buffer() *bytes.Buffer {
+	if n := len(st.bufs); n > 0 {
+		b := st.bufs[n-1]
+		st.bufs = st.bufs[:n-1]
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// release keeps a buffer for reuse, unless it is large.
+func (st *renderState) release(b *bytes.Buffer) {
+	if b.Cap() <= keptBufferSize && len(st.bufs) < keptBuffers {
+		st.bufs = append(st.bufs, b)
+	}
 }
 
 // required returns val, or fails with warn when val is nil or "" (in lint
@@ -100,10 +129,12 @@ func (s *tplScope) include(name string, data any) (string, error) {
 		return "", fmt.Errorf("rendering template has a nested reference name: %s: %w", name, errIncludeDepth)
 	}
 	s.state.included[name] = n + 1
-	var out strings.Builder
-	err := s.set.ExecuteTemplate(&out, name, data)
+	out := s.state.buffer()
+	err := s.set.ExecuteTemplate(out, name, data)
 	s.state.included[name]--
-	return out.String(), err
+	text := out.String()
+	s.state.release(out)
+	return text, err
 }
 
 // tpl executes text as a template with data. The text sees every template
@@ -126,8 +157,9 @@ func (s *tplScope) tpl(text string, data any) (string, error) {
 			return "", err
 		}
 	}
-	var out strings.Builder
-	if err := t.Execute(&out, data); err != nil {
+	out := s.state.buffer()
+	defer s.state.release(out)
+	if err := t.Execute(out, data); err != nil {
 		return "", fmt.Errorf("error during tpl function execution for %q: %w", text, err)
 	}
 	return strings.ReplaceAll(out.String(), "<no value>", ""), nil
