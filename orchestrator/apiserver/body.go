@@ -11,7 +11,6 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/serializer/protobuf"
-	"k8s.io/client-go/kubernetes/scheme"
 	"sigs.k8s.io/yaml"
 )
 
@@ -71,7 +70,7 @@ func (s *Server) readJSON(r *http.Request) ([]byte, error) {
 		}
 		return data, nil
 	case contentTypeProtobuf:
-		obj, gvk, err := protobuf.NewSerializer(scheme.Scheme, scheme.Scheme).Decode(data, nil, nil)
+		obj, gvk, err := protobuf.NewSerializer(s.scheme, s.scheme).Decode(data, nil, nil)
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("decoding protobuf body: %v", err))
 		}
@@ -97,7 +96,7 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res *Resourc
 	if err != nil {
 		return nil, err
 	}
-	o, warnings, err := typedRoundTrip(res, o, r.URL.Query().Get("fieldValidation"))
+	o, warnings, err := typedRoundTrip(s.scheme, res, o, r.URL.Query().Get("fieldValidation"))
 	addWarnings(w, warnings)
 	return o, err
 }

@@ -10,9 +10,9 @@ import (
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/strategicpatch"
-	"k8s.io/client-go/kubernetes/scheme"
 )
 
 // patchRetries is how many times a patch is reapplied when the object
@@ -77,7 +77,7 @@ func (s *Server) patch(ctx context.Context, req request, pt types.PatchType, bod
 		if err != nil {
 			return nil, nil, err
 		}
-		patched, err := applyPatch(req.res, pt, curJSON, body)
+		patched, err := applyPatch(s.scheme, req.res, pt, curJSON, body)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -85,7 +85,7 @@ func (s *Server) patch(ctx context.Context, req request, pt types.PatchType, bod
 		if err != nil {
 			return nil, nil, err
 		}
-		in, warnings, err := typedRoundTrip(req.res, in, validation)
+		in, warnings, err := typedRoundTrip(s.scheme, req.res, in, validation)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -113,11 +113,11 @@ func patchSetsRV(pt types.PatchType, body []byte) bool {
 }
 
 // applyPatch applies one patch document to the JSON of an object of res.
-// Strategic merge patches need the kind's Go type, from client-go's scheme.
-func applyPatch(res *Resource, pt types.PatchType, cur, body []byte) ([]byte, error) {
+// Strategic merge patches need the kind's Go type, from the server's scheme.
+func applyPatch(sch *runtime.Scheme, res *Resource, pt types.PatchType, cur, body []byte) ([]byte, error) {
 	var typed any
 	if pt == types.StrategicMergePatchType {
-		obj, err := scheme.Scheme.New(res.GroupVersionKind())
+		obj, err := sch.New(res.GroupVersionKind())
 		if err != nil {
 			return nil, errUnsupportedPatch(string(pt))
 		}

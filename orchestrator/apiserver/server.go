@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"time"
 
+	"k8s.io/apimachinery/pkg/runtime"
+
 	"pkg.dev/pkg/orchestrator/store"
 )
 
@@ -82,6 +84,8 @@ type Server struct {
 	log       *slog.Logger
 	now       func() time.Time
 	resources []Resource
+	// scheme holds the Go types of the built-in kinds.
+	scheme *runtime.Scheme
 	// byGV indexes the resources by "GROUP/VERSION" then plural name.
 	byGV    map[string]map[string]*Resource
 	handler http.Handler
@@ -92,7 +96,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Store == nil {
 		return nil, errors.New("apiserver: config has no store")
 	}
-	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Clock, resources: Resources()}
+	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Clock, resources: Resources(), scheme: newScheme()}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -8,7 +8,7 @@ import (
 	"strings"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/apimachinery/pkg/runtime"
 	sigsjson "sigs.k8s.io/json"
 )
 
@@ -18,14 +18,14 @@ const (
 	fieldValidationIgnore = "Ignore"
 )
 
-// typedRoundTrip passes o through the kind's Go type from client-go's
-// scheme, as kube-apiserver does by decoding into its types: values of the
+// typedRoundTrip passes o through the kind's Go type from the server's
+// scheme (newScheme), as kube-apiserver does by decoding into its types: values of the
 // wrong type are refused (400), unknown and duplicate fields are dropped
 // and reported, or refused when validation is "Strict", defaults are set
 // (setDefaults), and the stored form is the one Kubernetes stores. Kinds the scheme does not know are
 // kept as they are.
-func typedRoundTrip(res *Resource, o object, validation string) (object, []string, error) {
-	typed, err := scheme.Scheme.New(res.GroupVersionKind())
+func typedRoundTrip(sch *runtime.Scheme, res *Resource, o object, validation string) (object, []string, error) {
+	typed, err := sch.New(res.GroupVersionKind())
 	if err != nil {
 		return o, nil, nil
 	}

@@ -103,6 +103,7 @@ Environment variables read as Helm reads them:
 		newPackageCmd(env),
 		newCompletionCmd(env),
 		newDocsCmd(env),
+		newClusterCmd(env),
 	)
 	return root
 }

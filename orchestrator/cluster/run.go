@@ -1,0 +1,198 @@
+package cluster
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"time"
+
+	"pkg.dev/pkg/orchestrator/apiserver"
+	"pkg.dev/pkg/orchestrator/store"
+)
+
+// Defaults of Options.
+const (
+	// DefaultAddress is where the server listens: loopback only.
+	DefaultAddress = "127.0.0.1"
+	// DefaultPort is the port of the Kubernetes API, as kube-apiserver's.
+	DefaultPort = 6443
+	// DefaultShutdownGrace is how long requests in flight get to finish
+	// once the server is asked to stop.
+	DefaultShutdownGrace = 3 * time.Second
+)
+
+// SecretsPrefix is the store prefix of Secrets, sealed at rest.
+const SecretsPrefix = "/registry/secrets/"
+
+// Options configure Run.
+type Options struct {
+	// DataDir holds the store, the credentials and the state. Required.
+	DataDir string
+	// Address is the IP address or host name to listen on; DefaultAddress
+	// when empty.
+	Address string
+	// Port is the TCP port; DefaultPort when 0.
+	Port int
+	// Nodes is the number of virtual nodes. It is recorded in the state
+	// and otherwise reserved until node agents exist.
+	Nodes int
+	// Logger receives the server's messages; discarded when nil.
+	Logger *slog.Logger
+	// Clock gives the time; time.Now when nil.
+	Clock func() time.Time
+	// Ready, when not nil, is called with the state once the server
+	// accepts connections.
+	Ready func(State)
+}
+
+// URL returns the HTTPS URL a client uses for host and port.
+func URL(host string, port int) string {
+	if host == "" || host == "0.0.0.0" {
+		host = DefaultAddress
+	} else if host == "::" {
+		host = "::1"
+	}
+	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
+}
+
+// Run serves the cluster's API in the foreground until ctx is done, then
+// shuts down gracefully: it stops accepting connections, gives requests in
+// flight DefaultShutdownGrace to finish, ends watches and closes the store.
+// The first start in DataDir creates the directory (mode 0700), the CA and
+// the token; an existing directory keeps its mode. When another server
+// holds DataDir, Run fails with a *RunningError wrapping the store's
+// *store.LockedError.
+func Run(ctx context.Context, opts Options) (err error) {
+	if opts.DataDir == "" {
+		return errors.New("cluster: no data dir")
+	}
+	if opts.Address == "" {
+		opts.Address = DefaultAddress
+	}
+	if opts.Port == 0 {
+		opts.Port = DefaultPort
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	now := opts.Clock
+	if now == nil {
+		now = time.Now
+	}
+	dir := opts.DataDir
+	// A directory that exists is the user's choice: it is not chmod-ed
+	// (it could be $HOME), only warned about.
+	if fi, err := os.Stat(dir); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		log.Warn("the data dir is readable by others; it holds the cluster's keys", "dir", dir, "mode", fi.Mode().Perm().String())
+	}
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return fmt.Errorf("creating data dir: %w", err)
+	}
+
+	st, err := store.Open(ctx, dir, store.Options{SealedPrefixes: []string{SecretsPrefix}})
+	if err != nil {
+		var locked *store.LockedError
+		if errors.As(err, &locked) {
+			prev, _ := ReadState(dir)
+			return &RunningError{Dir: dir, PID: locked.PID, URL: prev.URL, Err: err}
+		}
+		return fmt.Errorf("opening the store in %s: %w", dir, err)
+	}
+	defer func() {
+		if cerr := st.Close(); cerr != nil && err == nil {
+			err = fmt.Errorf("closing the store: %w", cerr)
+		}
+	}()
+
+	token, err := ensureToken(dir)
+	if err != nil {
+		return err
+	}
+	ca, err := ensureCA(dir, now())
+	if err != nil {
+		return err
+	}
+	cert, err := ca.issueServing(dir, opts.Address, now())
+	if err != nil {
+		return err
+	}
+
+	api, err := apiserver.New(ctx, apiserver.Config{
+		Store:      st,
+		Logger:     log,
+		Clock:      now,
+		Middleware: []func(http.Handler) http.Handler{BearerAuth(token)},
+	})
+	if err != nil {
+		return fmt.Errorf("starting the API server: %w", err)
+	}
+
+	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", addr, err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+
+	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelBase()
+	srv := &http.Server{
+		Handler:           api,
+		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12},
+		ReadHeaderTimeout: 10 * time.Second,
+		BaseContext:       func(net.Listener) context.Context { return base },
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+	state := State{
+		PID:       os.Getpid(),
+		URL:       URL(opts.Address, port),
+		Address:   opts.Address,
+		Port:      port,
+		Nodes:     opts.Nodes,
+		StartedAt: now().UTC().Truncate(time.Second),
+	}
+	if err := writeState(dir, state); err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("writing state: %w", err)
+	}
+
+	served := make(chan error, 1)
+	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", opts.Nodes)
+	if opts.Ready != nil {
+		opts.Ready(state)
+	}
+
+	select {
+	case err := <-served:
+		return fmt.Errorf("serving on %s: %w", addr, err)
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownGrace)
+	defer cancel()
+	// Watches last until their client leaves: end them with the base
+	// context while the other requests drain.
+	go func() {
+		select {
+		case <-time.After(DefaultShutdownGrace / 3):
+			cancelBase()
+		case <-sctx.Done():
+		}
+	}()
+	if err := srv.Shutdown(sctx); err != nil {
+		cancelBase()
+		_ = srv.Close()
+	}
+	<-served
+	log.Info("stopped")
+	return nil
+}
