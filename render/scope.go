@@ -2,6 +2,7 @@ package render
 
 import (
 	"pkg.dev/pkg/chart"
+	"pkg.dev/pkg/render/internal/engine"
 )
 
 // chartScopes builds, for one render, the value each chart's templates get
@@ -38,7 +39,7 @@ func (ct *chartTemplates) buildScope(charts []*chart.Chart, i int, parent map[st
 			chart.Metadata
 			IsRoot bool
 		}{*c.Metadata, c.IsRoot()},
-		"Files":        newFiles(c.Files),
+		"Files":        engine.NewFiles(c.Files),
 		"Release":      parent["Release"],
 		"Capabilities": parent["Capabilities"],
 		"Values":       Values{},

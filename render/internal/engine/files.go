@@ -1,4 +1,4 @@
-package render
+package engine
 
 import (
 	"encoding/base64"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/gobwas/glob"
+	"sigs.k8s.io/yaml"
 
 	"pkg.dev/pkg/chart"
 )
@@ -17,8 +18,8 @@ import (
 // file). Do not add exported methods.
 type files map[string][]byte
 
-// newFiles indexes a chart's files by name; later duplicates win.
-func newFiles(from []*chart.File) files {
+// NewFiles indexes a chart's files by name; later duplicates win.
+func NewFiles(from []*chart.File) files {
 	m := make(files, len(from))
 	for _, f := range from {
 		m[f.Name] = f.Data
@@ -93,4 +94,14 @@ func (f files) Lines(name string) []string {
 	}
 	s := strings.TrimSuffix(string(data), "\n")
 	return strings.Split(s, "\n")
+}
+
+// encodeYAML is toYaml's encoding of a flat string map: sigs.k8s.io/yaml's,
+// without the final newline, "" on error.
+func encodeYAML(m map[string]string) string {
+	b, err := yaml.Marshal(m)
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSuffix(string(b), "\n")
 }
