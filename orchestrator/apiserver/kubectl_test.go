@@ -35,6 +35,9 @@ func TestKubectl(t *testing.T) {
 		t.Skip("runs the real kubectl; skipped with -short")
 	}
 	if _, err := os.Stat(kubectlPath); err != nil {
+		if os.Getenv("PKG_REQUIRE_KUBECTL") == "1" {
+			t.Fatalf("kubectl not found at %s (PKG_REQUIRE_KUBECTL=1; .ci/run installs it): %v", kubectlPath, err)
+		}
 		t.Skipf("kubectl not found at %s: %v", kubectlPath, err)
 	}
 	ts := newTestServer(t)

@@ -150,6 +150,9 @@ func TestClusterLifecycle(t *testing.T) {
 	}
 	const kubectl = "/usr/bin/kubectl"
 	if _, err := os.Stat(kubectl); err != nil {
+		if os.Getenv("PKG_REQUIRE_KUBECTL") == "1" {
+			t.Fatalf("the real kubectl is needed at %s (PKG_REQUIRE_KUBECTL=1; .ci/run installs it): %v", kubectl, err)
+		}
 		t.Skipf("the real kubectl is needed at %s: %v", kubectl, err)
 	}
 	t.Parallel()
