@@ -9,29 +9,19 @@ import (
 	"io"
 	"log"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	helmchart "helm.sh/helm/v3/pkg/chart"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // helmModuleDir finds helm.sh/helm/v3 in the module cache once.
-var helmModuleDir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
-	if err != nil {
-		return "", err
-	}
-	dir := strings.TrimSpace(string(out))
-	if _, err := os.Stat(dir); err != nil {
-		return "", err
-	}
-	return dir, nil
-})
+var helmModuleDir = helmtest.ModuleDir
 
 // helmDir returns the directory of Helm's module, or skips the test.
 func helmDir(t testing.TB) string {

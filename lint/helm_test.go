@@ -4,11 +4,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 
 	"helm.sh/helm/v3/pkg/action"
@@ -16,14 +14,13 @@ import (
 	helmlint "helm.sh/helm/v3/pkg/lint"
 
 	"pkg.dev/pkg/render"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // helmModuleDir returns where the Go module cache holds Helm's source,
 // whose test charts the differential tests lint.
-var helmModuleDir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
-	return strings.TrimSpace(string(out)), err
-})
+var helmModuleDir = helmtest.ModuleDir
 
 // chartDirs lists the sub-directories of dir.
 func chartDirs(t *testing.T, dir string) []string {

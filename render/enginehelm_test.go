@@ -5,13 +5,11 @@ package render
 
 import (
 	"fmt"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 
 	helmchart "helm.sh/helm/v3/pkg/chart"
@@ -20,6 +18,8 @@ import (
 	helmengine "helm.sh/helm/v3/pkg/engine"
 
 	"pkg.dev/pkg/chart"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // engFromHelm converts a chart tree loaded by Helm's loader into ours.
@@ -126,13 +126,7 @@ func engHelmCaps() *chartutil.Capabilities {
 }
 
 // engHelmModule is where Go keeps Helm's module, for its test charts.
-var engHelmModule = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
-	if err != nil {
-		return "", fmt.Errorf("finding helm's module: %w", err)
-	}
-	return strings.TrimSpace(string(out)), nil
-})
+var engHelmModule = helmtest.ModuleDir
 
 func engHelmPath(t testing.TB, rel string) string {
 	t.Helper()

@@ -1,16 +1,15 @@
 package render
 
 import (
-	"os/exec"
 	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
 
 	helmchart "helm.sh/helm/v3/pkg/chart"
 	helmloader "helm.sh/helm/v3/pkg/chart/loader"
 
 	"pkg.dev/pkg/chart"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // valFromHelm converts a chart loaded by Helm's loader into our model,
@@ -75,10 +74,7 @@ func valConvDeps(in []*helmchart.Dependency) []*chart.Dependency {
 }
 
 // valHelmModule is Helm's module directory in the module cache.
-var valHelmModule = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
-	return strings.TrimSpace(string(out)), err
-})
+var valHelmModule = helmtest.ModuleDir
 
 // valHelmPath is the path of one of Helm's own test charts, relative to
 // its module (e.g. "pkg/chartutil/testdata/subpop").

@@ -2,10 +2,11 @@ package render_test
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // helmTestCharts lists the charts of Helm's own test data (from its module,
@@ -13,11 +14,10 @@ import (
 // directories with a Chart.yaml and chart archives.
 func helmTestCharts(t *testing.T) []string {
 	t.Helper()
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
+	mod, err := helmtest.ModuleDir()
 	if err != nil {
 		t.Skipf("helm's module is not available: %v", err)
 	}
-	mod := strings.TrimSpace(string(out))
 	var charts []string
 	for _, dir := range []string{"cmd/helm/testdata/testcharts", "pkg/chartutil/testdata", "pkg/action/testdata/charts", "pkg/chart/loader/testdata"} {
 		entries, err := os.ReadDir(filepath.Join(mod, dir))

@@ -15,6 +15,8 @@ import (
 	"testing"
 
 	"pkg.dev/pkg/cmd/pkg/internal/cli"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // The differential tests in this package run the reference Helm binary
@@ -23,50 +25,14 @@ import (
 
 // moduleRoot is the directory holding go.mod, found from the test's
 // working directory (the package directory).
-func moduleRoot(t *testing.T) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test's directory")
-		}
-		dir = parent
-	}
-}
+func moduleRoot(t *testing.T) string { return helmtest.ModuleRoot(t) }
 
 // helmRef returns the reference helm binary: $PKG_HELM_REF, else
 // .cache/helm-ref/helm under the module root (`make helm-ref` builds it),
 // else /tmp/helm-ref/helm. Without one the test is skipped, unless
 // PKG_REQUIRE_HELM_REF=1 (as in CI) makes that a failure. Under -short
 // the differential tests are skipped.
-func helmRef(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the reference helm binary; skipped under -short")
-	}
-	candidates := []string{filepath.Join(moduleRoot(t), ".cache", "helm-ref", "helm"), "/tmp/helm-ref/helm"}
-	if env := os.Getenv("PKG_HELM_REF"); env != "" {
-		candidates = []string{env}
-	}
-	for _, c := range candidates {
-		if fi, err := os.Stat(c); err == nil && !fi.IsDir() {
-			return c
-		}
-	}
-	msg := fmt.Sprintf("reference helm binary not found (looked at %s); run `make helm-ref` or set PKG_HELM_REF", strings.Join(candidates, ", "))
-	if os.Getenv("PKG_REQUIRE_HELM_REF") == "1" {
-		t.Fatal(msg)
-	}
-	t.Skip(msg)
-	return ""
-}
+func helmRef(t *testing.T) string { return helmtest.Binary(t) }
 
 // chartsDir is the repository's shared test charts.
 func chartsDir(t *testing.T) string {

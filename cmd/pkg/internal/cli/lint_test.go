@@ -12,41 +12,20 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
 // The lint tests run `helm lint` (the v3.22.0 release binary) and `pkg
 // lint` on the same command lines and require the same standard output,
 // the same "Error:" line on standard error and the same exit status.
 
-// helmRefBinary returns the reference helm binary: $PKG_HELM_REF, or
-// /tmp/helm-ref/helm. Without one the test is skipped, unless
-// PKG_REQUIRE_HELM_REF=1 demands it; under -short it is always skipped.
-func helmRefBinary(t *testing.T) string {
-	t.Helper()
-	if testing.Short() {
-		t.Skip("runs the reference helm binary for every case; skipped under -short")
-	}
-	bin := os.Getenv("PKG_HELM_REF")
-	if bin == "" {
-		bin = "/tmp/helm-ref/helm"
-	}
-	if _, err := os.Stat(bin); err != nil {
-		msg := "reference helm binary " + bin + " not found (set PKG_HELM_REF, or build it as /work/shared/REFERENCE.md says): " + err.Error()
-		if os.Getenv("PKG_REQUIRE_HELM_REF") == "1" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
-	}
-	return bin
-}
+// helmRefBinary returns the reference helm binary (see helmtest.Binary).
+func helmRefBinary(t *testing.T) string { return helmtest.Binary(t) }
 
 // helmSourceDir is Helm's module directory, whose test charts are linted.
-var helmSourceDir = sync.OnceValues(func() (string, error) {
-	out, err := exec.Command("go", "list", "-m", "-f", "{{.Dir}}", "helm.sh/helm/v3").Output()
-	return strings.TrimSpace(string(out)), err
-})
+var helmSourceDir = helmtest.ModuleDir
 
 // lintOutcome is what one lint command showed.
 type lintOutcome struct {
