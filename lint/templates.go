@@ -105,23 +105,16 @@ func (l *linter) renderValues(c *chart.Chart, cvals map[string]any, caps *render
 			return nil, fmt.Errorf("values don't meet the specifications of the schema(s) in the following chart(s):\n%s", err.Error())
 		}
 	}
-	// RenderValues would refuse a chart whose kubeVersion the target
-	// does not satisfy; lint does not check that, so hand it a copy of
-	// the chart without the constraint and put the real metadata back.
-	unconstrained := *c
-	if c.Metadata != nil {
-		md := *c.Metadata
-		md.KubeVersion = ""
-		unconstrained.Metadata = &md
-	}
-	top, err := render.RenderValues(&unconstrained, vals, render.ReleaseOptions{
+	// Unlike install and template, lint does not hold the chart to its
+	// kubeVersion constraint, so RenderValues (which does not check it) is
+	// all it needs.
+	top, err := render.RenderValues(c, vals, render.ReleaseOptions{
 		Name:      releaseName,
 		Namespace: l.opts.Namespace,
 	}, caps)
 	if err != nil {
 		return nil, err
 	}
-	top["Chart"] = c.Metadata
 	return top, nil
 }
 

@@ -202,6 +202,9 @@ func (p *engPair) renderHelm(o engOptions) (map[string]string, error) {
 // renderOurs renders p with our engine.
 func (p *engPair) renderOurs(e Engine) (map[string]string, error) {
 	rel := ReleaseOptions{Name: p.rel.Name, Namespace: p.rel.Namespace, Revision: p.rel.Revision, IsUpgrade: p.rel.IsUpgrade, IsInstall: p.rel.IsInstall}
+	if err := CheckKubeVersion(p.ours, nil); err != nil {
+		return nil, err
+	}
 	top, err := RenderValues(p.ours, engCopyValues(p.vals), rel, nil)
 	if err != nil {
 		return nil, err

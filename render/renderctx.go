@@ -34,27 +34,37 @@ func (e *KubeVersionError) Error() string {
 	return fmt.Sprintf("chart requires kubeVersion: %s which is incompatible with Kubernetes %s", e.Constraint, e.KubeVersion)
 }
 
+// CheckKubeVersion reports, as a *KubeVersionError, a chart whose
+// kubeVersion constraint caps.KubeVersion does not satisfy (nil caps means
+// DefaultCapabilities()). Helm checks it before rendering an install or a
+// template; lint does not.
+func CheckKubeVersion(c *chart.Chart, caps *Capabilities) error {
+	if caps == nil {
+		caps = DefaultCapabilities()
+	}
+	if c == nil || c.Metadata == nil || c.Metadata.KubeVersion == "" {
+		return nil
+	}
+	if kubeVersionSatisfies(c.Metadata.KubeVersion, caps.KubeVersion.String()) {
+		return nil
+	}
+	return &KubeVersionError{
+		Chart:       c.Metadata.Name,
+		Constraint:  c.Metadata.KubeVersion,
+		KubeVersion: caps.KubeVersion.String(),
+	}
+}
+
 // RenderValues builds the top-level values of a render, as Helm's
 // chartutil.ToRenderValues does: .Chart (c's metadata), .Capabilities,
 // .Release (with Service "Helm") and .Values, which are vals as given —
 // coalesced and validated already — typed as Values. Engine.Render adds
-// .Files, .Subcharts and .Template per chart and template.
-//
-// caps nil means DefaultCapabilities(). When c declares a kubeVersion that
-// caps.KubeVersion does not satisfy, RenderValues fails with a
-// *KubeVersionError, as Helm does before rendering.
+// .Files, .Subcharts and .Template per chart and template. caps nil means
+// DefaultCapabilities(). It does not check the chart's kubeVersion: see
+// CheckKubeVersion.
 func RenderValues(c *chart.Chart, vals map[string]any, rel ReleaseOptions, caps *Capabilities) (map[string]any, error) {
 	if caps == nil {
 		caps = DefaultCapabilities()
-	}
-	if c != nil && c.Metadata != nil && c.Metadata.KubeVersion != "" {
-		if !kubeVersionSatisfies(c.Metadata.KubeVersion, caps.KubeVersion.String()) {
-			return nil, &KubeVersionError{
-				Chart:       c.Metadata.Name,
-				Constraint:  c.Metadata.KubeVersion,
-				KubeVersion: caps.KubeVersion.String(),
-			}
-		}
 	}
 	if vals == nil {
 		vals = map[string]any{}

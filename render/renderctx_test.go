@@ -78,7 +78,7 @@ func TestRenderValuesKubeVersion(t *testing.T) {
 		c.Metadata.KubeVersion = tc.constraint
 		caps := DefaultCapabilities()
 		caps.KubeVersion.Version = tc.kube
-		_, err := RenderValues(c, nil, ReleaseOptions{}, caps)
+		err := CheckKubeVersion(c, caps)
 		wantOK := tc.constraint == "" || chartutil.IsCompatibleRange(tc.constraint, tc.kube)
 		if wantOK != (err == nil) {
 			t.Errorf("%q against %s: err %v, helm compatible %v", tc.constraint, tc.kube, err, wantOK)

@@ -102,6 +102,9 @@ func Template(c *chart.Chart, vals map[string]any, opts Options) (*Result, error
 		rev = 1
 	}
 	res := &Result{Values: coalesced}
+	if err := CheckKubeVersion(c, caps); err != nil {
+		return res, err
+	}
 	top, err := RenderValues(c, coalesced, ReleaseOptions{
 		Name:      opts.ReleaseName,
 		Namespace: opts.Namespace,
