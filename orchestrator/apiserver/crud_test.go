@@ -296,9 +296,10 @@ func TestDelete(t *testing.T) {
 	if err := ts.client.CoreV1().Namespaces().Delete(ctx, "tmp", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.client.CoreV1().ConfigMaps("tmp").Get(ctx, "x", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
-		t.Errorf("configmap outlived its namespace: %v", err)
-	}
+	waitFor(t, "the configmap to go with its namespace", func() bool {
+		_, err := ts.client.CoreV1().ConfigMaps("tmp").Get(ctx, "x", metav1.GetOptions{})
+		return apierrors.IsNotFound(err)
+	})
 }
 
 // deployment returns a minimal Deployment.

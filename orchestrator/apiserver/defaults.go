@@ -80,6 +80,8 @@ func setDefaults(obj any) {
 		defaultPodSpec(&o.Spec)
 	case *corev1.Service:
 		defaultService(o)
+	default:
+		setBuiltinDefaults(obj)
 	}
 }
 

@@ -41,12 +41,12 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 		s.fail(w, err)
 		return
 	}
-	out, err := s.delete(r.Context(), req.res, req.ns, req.name, opts.Preconditions, req.dryRun)
+	out, err := s.delete(r.Context(), req.res, req.ns, req.name, &opts, req.dryRun)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	if req.res.ReturnDeleted {
+	if req.res.ReturnDeleted || deleting(out) {
 		writeJSON(w, http.StatusOK, out)
 		return
 	}
@@ -54,9 +54,15 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 }
 
 // delete removes one object, checking the preconditions, and returns its
-// last state. Deleting a namespace deletes what it holds first. A dry run
-// checks and answers without deleting.
-func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, pre *metav1.Preconditions, dryRun bool) (object, error) {
+// last state. Objects with finalizers, those deleted with the Orphan or
+// Foreground policy, and Namespaces are only marked as being deleted
+// (beginDelete) and returned in that state. A dry run checks and answers
+// without deleting.
+func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (object, error) {
+	if opts == nil {
+		opts = &metav1.DeleteOptions{}
+	}
+	pre := opts.Preconditions
 	if res.Resource == "namespaces" && res.Group == "" {
 		for _, sys := range []string{"default", "kube-system", "kube-public"} {
 			if name == sys {
@@ -76,13 +82,11 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, pre
 		return nil, apierrors.NewConflict(res.GroupResource(), name,
 			fmt.Errorf("Precondition failed: ResourceVersion in precondition: %v, ResourceVersion in meta: %v", *pre.ResourceVersion, str(cur, "metadata", "resourceVersion")))
 	}
+	if pending, out, err := s.beginDelete(ctx, res, cur, kv, opts, dryRun); pending || err != nil {
+		return out, err
+	}
 	if dryRun {
 		return cur, nil
-	}
-	if res.Resource == "namespaces" && res.Group == "" {
-		if err := s.emptyNamespace(ctx, name); err != nil {
-			return nil, err
-		}
 	}
 	gone, err := s.cfg.Store.Delete(ctx, kv.Key, kv.ModRev)
 	switch {
@@ -96,15 +100,17 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, pre
 	if gone.ModRev > kv.ModRev {
 		meta(cur)["resourceVersion"] = strconv.FormatInt(gone.ModRev, 10)
 	}
+	s.releaseService(res, cur)
+	s.afterWrite(ctx, res, cur, true)
 	return cur, nil
 }
 
-// emptyNamespace deletes every object in namespace ns. The namespace
-// controller does this in Kubernetes; until there is one, deletion is
-// immediate.
+// emptyNamespace deletes every object in namespace ns; the namespace
+// controller (gc.go) calls it for a Terminating namespace.
 func (s *Server) emptyNamespace(ctx context.Context, ns string) error {
-	for i := range s.resources {
-		res := &s.resources[i]
+	all := s.allResources()
+	for i := range all {
+		res := &all[i]
 		if !res.Namespaced {
 			continue
 		}
@@ -124,7 +130,8 @@ func (s *Server) emptyNamespace(ctx context.Context, ns string) error {
 // serveDeleteCollection answers DELETE of a collection: every selected
 // object is deleted and the list of them is returned.
 func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, req request) {
-	if _, err := s.readDeleteOptions(r, &req); err != nil {
+	opts, err := s.readDeleteOptions(r, &req)
+	if err != nil {
 		s.fail(w, err)
 		return
 	}
@@ -140,7 +147,7 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 	}
 	deleted := []object{}
 	for _, o := range page.items {
-		out, err := s.delete(r.Context(), req.res, str(o, "metadata", "namespace"), str(o, "metadata", "name"), nil, req.dryRun)
+		out, err := s.delete(r.Context(), req.res, str(o, "metadata", "namespace"), str(o, "metadata", "name"), &opts, req.dryRun)
 		if apierrors.IsNotFound(err) {
 			continue
 		}

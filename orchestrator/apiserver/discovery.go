@@ -44,8 +44,9 @@ func (s *Server) serveVersion(w http.ResponseWriter, r *http.Request) {
 func (s *Server) groups() []schema.GroupVersion {
 	var out []schema.GroupVersion
 	seen := map[schema.GroupVersion]bool{}
-	for i := range s.resources {
-		gv := s.resources[i].GroupVersion()
+	all := s.allResources()
+	for i := range all {
+		gv := all[i].GroupVersion()
 		if !seen[gv] {
 			seen[gv] = true
 			out = append(out, gv)
@@ -83,7 +84,7 @@ func (s *Server) serveAPIs(w http.ResponseWriter, r *http.Request) {
 		list := metav1.APIGroupList{TypeMeta: metav1.TypeMeta{Kind: "APIGroupList", APIVersion: "v1"}}
 		for _, gv := range s.groups() {
 			if gv.Group != "" {
-				list.Groups = append(list.Groups, apiGroup(gv))
+				list.Groups = addAPIGroup(list.Groups, gv)
 			}
 		}
 		writeJSON(w, http.StatusOK, list)
@@ -100,7 +101,7 @@ func (s *Server) serveGroup(w http.ResponseWriter, r *http.Request, group string
 	}
 	for _, gv := range s.groups() {
 		if gv.Group == group {
-			g := apiGroup(gv)
+			g := s.groupOf(gv.Group)
 			g.TypeMeta = metav1.TypeMeta{Kind: "APIGroup", APIVersion: "v1"}
 			writeJSON(w, http.StatusOK, g)
 			return
@@ -122,8 +123,9 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv st
 		return
 	}
 	list := metav1.APIResourceList{TypeMeta: metav1.TypeMeta{Kind: "APIResourceList", APIVersion: "v1"}, GroupVersion: gv}
-	for i := range s.resources {
-		res := &s.resources[i]
+	all := s.allResources()
+	for i := range all {
+		res := &all[i]
 		if res.APIVersion() != gv {
 			continue
 		}
@@ -164,17 +166,15 @@ func (s *Server) writeAggregated(w http.ResponseWriter, keep func(group string) 
 			continue
 		}
 		v := apidiscoveryv2.APIVersionDiscovery{Version: gv.Version, Freshness: apidiscoveryv2.DiscoveryFreshnessCurrent}
-		for i := range s.resources {
-			res := &s.resources[i]
+		all := s.allResources()
+		for i := range all {
+			res := &all[i]
 			if res.GroupVersion() != gv {
 				continue
 			}
 			v.Resources = append(v.Resources, discoveryResource(res))
 		}
-		list.Items = append(list.Items, apidiscoveryv2.APIGroupDiscovery{
-			ObjectMeta: metav1.ObjectMeta{Name: gv.Group},
-			Versions:   []apidiscoveryv2.APIVersionDiscovery{v},
-		})
+		list.Items = addDiscoveryVersion(list.Items, gv.Group, v)
 	}
 	writeBody(w, http.StatusOK, contentTypeDiscoveryV2, list)
 }

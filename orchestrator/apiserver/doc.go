@@ -8,6 +8,14 @@
 // v2 forms), routing, storage keys and server-side Tables are all derived
 // from it, so serving one more built-in kind is one more entry there.
 //
+// CustomResourceDefinitions (crd.go) are stored like any object; each
+// served version of a stored one adds a resource, served as unstructured
+// JSON with the CRD's names, scope, status and scale subresources and
+// printer columns, from the moment it is written (and, after a restart,
+// from the store). Its status says Established and NamesAccepted at once;
+// deleting it deletes its objects. Custom resources are not validated
+// against the CRD's schema, nor converted between versions.
+//
 // Objects are kept as JSON under keys of the form
 // /registry/GROUP/RESOURCE/NAMESPACE/NAME (the core group has no GROUP
 // segment, as in etcd; cluster-scoped kinds have no NAMESPACE segment).
@@ -38,6 +46,20 @@
 // kubectl the server validates fields itself; they have no schemas yet.
 // The most used of Kubernetes' defaults are set (defaults.go). Writes take
 // dryRun=All.
+//
+// # Allocation and deletion
+//
+// Services get a cluster IP from Config.ServiceCIDR and, for NodePort and
+// LoadBalancer, node ports from 30000-32767 when they are created, as
+// kube-apiserver allocates them (services.go); the kubernetes Service in
+// default holds the range's first address. Deletion follows Kubernetes:
+// objects with finalizers are only marked with a deletionTimestamp, the
+// Orphan and Foreground propagation policies become the garbage
+// collector's finalizers, and Namespaces are marked Terminating
+// (finalizers.go). A collector goroutine (gc.go) carries deletions on: it
+// empties and removes Terminating namespaces, orphans or deletes
+// dependents, and deletes objects whose owners are gone. Server.Close
+// stops it.
 //
 // # Seams
 //

@@ -60,8 +60,9 @@ func gvPath(gv schema.GroupVersion) string {
 // openAPIDoc builds the skeleton OpenAPI v3 document of one group version.
 func (s *Server) openAPIDoc(gv schema.GroupVersion) map[string]any {
 	paths := map[string]any{}
-	for i := range s.resources {
-		res := &s.resources[i]
+	all := s.allResources()
+	for i := range all {
+		res := &all[i]
 		if res.GroupVersion() != gv {
 			continue
 		}

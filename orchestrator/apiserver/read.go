@@ -101,6 +101,10 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 			return
 		}
 	}
+	if sel.selectsAll() && negotiate(r.Header.Get("Accept"), true, false) == mediaJSON &&
+		s.serveRawList(r.Context(), w, req.res, req.ns, limit, q.Get("continue")) {
+		return
+	}
 	page, err := s.list(r.Context(), req.res, req.ns, sel, limit, q.Get("continue"))
 	if err != nil {
 		s.fail(w, err)

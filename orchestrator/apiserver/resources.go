@@ -58,7 +58,7 @@ func sn(names ...string) []string { return names }
 // Resources returns the table of served resources. It is built afresh on
 // each call so that callers may keep and change their copy.
 func Resources() []Resource {
-	return []Resource{
+	return append([]Resource{
 		{Version: "v1", Kind: "Namespace", Resource: "namespaces", ShortNames: sn("ns"), Status: true, NameRule: validation.IsDNS1123Label, ReturnDeleted: true, FieldLabels: []string{"status.phase"}, Printer: namespacePrinter()},
 		{Version: "v1", Kind: "ConfigMap", Resource: "configmaps", Namespaced: true, ShortNames: sn("cm"), Printer: configMapPrinter()},
 		{Version: "v1", Kind: "Secret", Resource: "secrets", Namespaced: true, FieldLabels: []string{"type"}, Printer: secretPrinter()},
@@ -75,12 +75,12 @@ func Resources() []Resource {
 		{Group: "batch", Version: "v1", Kind: "Job", Resource: "jobs", Namespaced: true, Categories: sn("all"), Status: true, Printer: jobPrinter()},
 		{Group: "batch", Version: "v1", Kind: "CronJob", Resource: "cronjobs", Namespaced: true, ShortNames: sn("cj"), Categories: sn("all"), Status: true, Printer: cronJobPrinter()},
 		{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress", Resource: "ingresses", Namespaced: true, ShortNames: sn("ing"), Status: true, Printer: ingressPrinter()},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role", Resource: "roles", Namespaced: true},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding", Resource: "rolebindings", Namespaced: true},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Resource: "clusterroles"},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings"},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role", Resource: "roles", Namespaced: true, Printer: createdAtPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding", Resource: "rolebindings", Namespaced: true, Printer: roleBindingPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Resource: "clusterroles", Printer: createdAtPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings", Printer: roleBindingPrinter()},
 		{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease", Resource: "leases", Namespaced: true, Printer: leasePrinter()},
-	}
+	}, builtinResources()...)
 }
 
 // GroupVersion returns the resource's group and version.

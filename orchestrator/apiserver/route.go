@@ -53,7 +53,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errPathNotFound())
 		return
 	}
-	byName, ok := s.byGV[gv]
+	byName, ok := s.resourcesIn(gv)
 	if !ok {
 		s.fail(w, errPathNotFound())
 		return

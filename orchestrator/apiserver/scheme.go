@@ -3,11 +3,16 @@ package apiserver
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
+	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
 	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
+	discoveryv1 "k8s.io/api/discovery/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	storagev1 "k8s.io/api/storage/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 )
 
@@ -27,6 +32,11 @@ func newScheme() *runtime.Scheme {
 		networkingv1.AddToScheme,
 		rbacv1.AddToScheme,
 		coordinationv1.AddToScheme,
+		autoscalingv2.AddToScheme,
+		policyv1.AddToScheme,
+		storagev1.AddToScheme,
+		discoveryv1.AddToScheme,
+		apiextensionsv1.AddToScheme,
 	} {
 		if err := add(sch); err != nil {
 			// The generated registrations cannot fail; a failure is a

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
@@ -76,6 +77,15 @@ type Config struct {
 	// Middleware wraps the API handler, outermost first: the seam for
 	// authentication, authorization, audit and request logging.
 	Middleware []func(http.Handler) http.Handler
+	// ServiceCIDR is the IPv4 range Service cluster IPs are allocated
+	// from; DefaultServiceCIDR when empty. Its first address is the
+	// kubernetes Service's.
+	ServiceCIDR string
+	// AdvertiseAddress and AdvertisePort are where clients reach this
+	// server: the kubernetes Service's target port and, when both are
+	// set, its Endpoints. The target port is 6443 when AdvertisePort is 0.
+	AdvertiseAddress string
+	AdvertisePort    int
 }
 
 // Server serves the Kubernetes API over a Store. It is an http.Handler.
@@ -87,8 +97,14 @@ type Server struct {
 	// scheme holds the Go types of the built-in kinds.
 	scheme *runtime.Scheme
 	// byGV indexes the resources by "GROUP/VERSION" then plural name.
-	byGV    map[string]map[string]*Resource
+	byGV map[string]map[string]*Resource
+	// crds holds the resources of the CustomResourceDefinitions (crd.go).
+	crds    crdRegistry
 	handler http.Handler
+	// alloc holds Service cluster IPs and node ports (services.go).
+	alloc *serviceAllocator
+	// gc is the garbage collector and namespace controller (gc.go).
+	gc *collector
 }
 
 // New builds a Server and creates the system namespaces that are missing.
@@ -124,7 +140,16 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		}
 		s.byGV[gv][r.Resource] = r
 	}
+	if err := s.prepareControllers(ctx); err != nil {
+		return nil, err
+	}
 	if err := s.bootstrap(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.loadCRDs(ctx); err != nil {
+		return nil, err
+	}
+	if err := s.startControllers(ctx); err != nil {
 		return nil, err
 	}
 	var h http.Handler = http.HandlerFunc(s.route)
@@ -140,8 +165,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.handler.ServeHTTP(w, r)
 }
 
-// Resources returns the resources the server serves.
-func (s *Server) Resources() []Resource { return Resources() }
+// Resources returns the resources the server serves: the built-in ones,
+// then those of the CustomResourceDefinitions stored now.
+func (s *Server) Resources() []Resource { return slices.Clone(s.allResources()) }
 
 // bootstrap creates the system namespaces that do not exist yet.
 func (s *Server) bootstrap(ctx context.Context) error {

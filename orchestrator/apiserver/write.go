@@ -38,7 +38,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 
 // create stores a new object of res in namespace ns; a dry run checks
 // everything but stores nothing.
-func (s *Server) create(ctx context.Context, res *Resource, ns string, o object, dryRun bool) (object, error) {
+func (s *Server) create(ctx context.Context, res *Resource, ns string, o object, dryRun bool) (_ object, err error) {
 	m := meta(o)
 	if err := checkNamespace(res, ns, m); err != nil {
 		return nil, err
@@ -55,10 +55,8 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 			return nil, err
 		}
 	}
-	if res.Namespaced {
-		if _, _, err := s.getObject(ctx, s.byGV["v1"]["namespaces"], "", ns); err != nil {
-			return nil, err
-		}
+	if err := s.namespaceOpen(ctx, res, ns, name); err != nil {
+		return nil, err
 	}
 	for k := range map[string]bool{"resourceVersion": true, "deletionTimestamp": true, "deletionGracePeriodSeconds": true, "selfLink": true, "managedFields": true} {
 		delete(m, k)
@@ -72,6 +70,11 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 	if err := applyDefaults(res, o); err != nil {
 		return nil, err
 	}
+	finish, err := s.admitCreate(res, o, dryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { finish(err == nil) }()
 	for attempt := 0; ; attempt++ {
 		if gen != "" && name == "" || attempt > 0 {
 			m["name"] = gen + randomSuffix()
@@ -104,6 +107,7 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 			return nil, err
 		}
 		m["resourceVersion"] = strconv.FormatInt(kv.ModRev, 10)
+		s.afterWrite(ctx, res, o, false)
 		return o, nil
 	}
 }
@@ -173,6 +177,8 @@ func applyDefaults(res *Resource, o object) error {
 		if str(o, "status", "phase") == "" {
 			o["status"] = map[string]any{"phase": "Active"}
 		}
+	case crdGroup + "/v1/CustomResourceDefinition":
+		return prepareCRD(o)
 	case "v1/Pod":
 		if str(o, "status", "phase") == "" {
 			o["status"] = map[string]any{"phase": "Pending"}
@@ -204,7 +210,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 // update replaces the object named by req with in, keeping what clients
 // may not change. A resourceVersion in `in` must be the current one. A
 // dry run returns the result without storing it.
-func (s *Server) update(ctx context.Context, req request, in object) (object, error) {
+func (s *Server) update(ctx context.Context, req request, in object) (_ object, err error) {
 	res := req.res
 	m := meta(in)
 	if name := str(m, "name"); name != "" && name != req.name {
@@ -230,6 +236,11 @@ func (s *Server) update(ctx context.Context, req request, in object) (object, er
 	if err != nil {
 		return nil, err
 	}
+	finish, err := s.admitUpdate(res, req.sub, cur, next, req.dryRun)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { finish(err == nil) }()
 	meta(next)["resourceVersion"] = curRV
 	if equalJSON(next, cur) || req.dryRun {
 		return next, nil
@@ -238,7 +249,7 @@ func (s *Server) update(ctx context.Context, req request, in object) (object, er
 	if err != nil {
 		return nil, err
 	}
-	kv, err = s.cfg.Store.Update(ctx, kv.Key, data, kv.ModRev)
+	kv, err = s.storeUpdate(ctx, res, kv, next, data)
 	switch {
 	case errors.Is(err, store.ErrConflict):
 		return nil, errConflict(res, req.name)
@@ -248,6 +259,7 @@ func (s *Server) update(ctx context.Context, req request, in object) (object, er
 		return nil, err
 	}
 	meta(next)["resourceVersion"] = strconv.FormatInt(kv.ModRev, 10)
+	s.afterWrite(ctx, res, next, false)
 	return next, nil
 }
 
