@@ -58,8 +58,11 @@
 // collector's finalizers, and Namespaces are marked Terminating
 // (finalizers.go). A collector goroutine (gc.go) carries deletions on: it
 // empties and removes Terminating namespaces, orphans or deletes
-// dependents, and deletes objects whose owners are gone. Server.Close
-// stops it.
+// dependents, and deletes objects whose owners are gone. It keeps an
+// index of the store (dependents by owner uid, objects by uid and by
+// namespace) from one list and then a watch, so that a change costs only
+// the objects it concerns; it lists again every Config.GCResyncPeriod and
+// whenever its watch ends. Server.Close stops it.
 //
 // # Seams
 //

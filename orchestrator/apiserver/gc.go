@@ -1,9 +1,11 @@
 package apiserver
 
 import (
-	"bytes"
+	"cmp"
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"slices"
 	"sync"
 	"time"
@@ -17,12 +19,17 @@ import (
 )
 
 // gcSettle is how long the collector lets a burst of writes settle before
-// it sweeps.
+// it acts on them.
 const gcSettle = 20 * time.Millisecond
 
+// DefaultGCResyncPeriod is how often the collector re-reads the whole
+// store when Config.GCResyncPeriod is 0.
+const DefaultGCResyncPeriod = 5 * time.Minute
+
 // collector is the garbage collector and namespace controller: a
-// goroutine that, after each burst of changes in the store, sweeps every
-// object and carries on the deletions kube-controller-manager would.
+// goroutine that keeps an index of the store from a watch and, after each
+// burst of changes, carries on the deletions kube-controller-manager
+// would for the objects the changes concern.
 type collector struct {
 	cancel context.CancelFunc
 	done   chan struct{}
@@ -51,8 +58,8 @@ func (s *Server) startControllers(ctx context.Context) error {
 	if err := s.bootstrapKubernetesService(ctx); err != nil {
 		return err
 	}
-	w, err := s.cfg.Store.Watch(ctx, "/registry/", s.cfg.Store.Revision())
-	if err != nil {
+	r := &gcRun{s: s, dirty: keySet{}}
+	if err := r.rebuild(ctx); err != nil {
 		return err
 	}
 	cctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
@@ -61,7 +68,7 @@ func (s *Server) startControllers(ctx context.Context) error {
 	go func() {
 		defer close(s.gc.done)
 		defer stop()
-		s.collect(cctx, w)
+		r.run(cctx)
 	}()
 	return nil
 }
@@ -77,79 +84,286 @@ func (s *Server) Close() error {
 	return nil
 }
 
-// collect sweeps once, then again after every burst of store events.
-func (s *Server) collect(ctx context.Context, w *store.Watcher) {
-	defer w.Stop()
-	dirty := true
-	pause := gcSettle
+// gcRun is the state of the collector goroutine: the index, the watch
+// that keeps it, and the keys waiting to be looked at.
+type gcRun struct {
+	s          *Server
+	x          *gcIndex
+	w          *store.Watcher
+	dirty      keySet
+	kubernetes bool // the kubernetes Service may have to be put back
+}
+
+// rebuild lists the store into a new index, watches from the list's
+// revision and marks every object that may have work pending.
+func (r *gcRun) rebuild(ctx context.Context) error {
+	x, err := r.s.buildGCIndex(ctx)
+	if err != nil {
+		return err
+	}
+	w, err := r.s.cfg.Store.Watch(ctx, "/registry/", x.rev)
+	if err != nil {
+		return err
+	}
+	if r.w != nil {
+		r.w.Stop()
+	}
+	r.x, r.w = x, w
+	for key, e := range x.objs {
+		if e.deleting || len(e.owners) > 0 {
+			r.dirty[key] = struct{}{}
+		}
+	}
+	r.kubernetes = true
+	return nil
+}
+
+// run applies watch events to the index and, once a burst has settled,
+// looks at the objects they concern; it re-reads everything every resync
+// period and whenever the watch ends.
+func (r *gcRun) run(ctx context.Context) {
+	defer func() { r.w.Stop() }()
+	period := r.s.cfg.GCResyncPeriod
+	if period <= 0 {
+		period = DefaultGCResyncPeriod
+	}
+	resync := time.NewTicker(period)
+	defer resync.Stop()
 	timer := time.NewTimer(0)
 	defer timer.Stop()
+	armed := true
+	arm := func(d time.Duration) {
+		if !armed && (len(r.dirty) > 0 || r.kubernetes) {
+			armed = true
+			timer.Reset(d)
+		}
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-w.Events():
-			if !ok {
-				return
+		case ev, ok := <-r.w.Events():
+			if ok && ev.Type != store.EventError {
+				r.apply(ev)
+				arm(gcSettle)
+				continue
 			}
-			if ev.Type == store.EventError {
-				s.log.Warn("garbage collector watch ended", "err", ev.Err)
-				if !s.rewatch(ctx, &w) {
+			if ok {
+				r.s.log.Warn("garbage collector watch ended", "err", ev.Err)
+				if errors.Is(ev.Err, store.ErrClosed) {
 					return
 				}
 			}
-			if !dirty && needsSweep(ev) {
-				dirty = true
-				timer.Reset(pause)
+			if !r.relist(ctx) {
+				return
 			}
+			arm(gcSettle)
+		case <-resync.C:
+			if !r.relist(ctx) {
+				return
+			}
+			arm(gcSettle)
 		case <-timer.C:
-			if !dirty {
-				continue
-			}
-			dirty = false
-			began := time.Now()
-			err := s.sweep(ctx)
-			// Sweeps read everything: under a stream of writes they are
-			// spaced so that they take at most a fifth of the time.
-			pause = max(gcSettle, 4*time.Since(began))
+			armed = false
+			err := r.work(ctx)
 			if err != nil && ctx.Err() == nil {
 				if errors.Is(err, store.ErrClosed) {
 					return
 				}
-				s.log.Warn("garbage collection", "err", err)
-				dirty = true
-				timer.Reset(time.Second)
+				r.s.log.Warn("garbage collection", "err", err)
+				arm(time.Second)
 			}
 		}
 	}
 }
 
-// needsSweep reports whether a change may give the collector work: a
-// deletion (its dependents may be orphaned), or an object with owners or
-// being deleted. Values the store seals cannot be read and always count.
-func needsSweep(ev store.Event) bool {
-	if ev.Type == store.EventDeleted || ev.Type == store.EventError {
-		return true
+// relist rebuilds the index, retrying until it succeeds; it returns false
+// when the collector should stop.
+func (r *gcRun) relist(ctx context.Context) bool {
+	pause := 10 * time.Millisecond
+	for {
+		err := r.rebuild(ctx)
+		if err == nil {
+			return true
+		}
+		if ctx.Err() != nil || errors.Is(err, store.ErrClosed) {
+			return false
+		}
+		r.s.log.Warn("garbage collector relist", "err", err)
+		select {
+		case <-ctx.Done():
+			return false
+		case <-time.After(pause):
+		}
+		pause = min(2*pause, 5*time.Second)
 	}
-	v := ev.Object.Value
-	if len(v) == 0 || v[0] != '{' {
-		return ev.Type != store.EventBookmark
-	}
-	return bytes.Contains(v, []byte(`"ownerReferences"`)) || bytes.Contains(v, []byte(`"deletionTimestamp"`))
 }
 
-// rewatch replaces an ended watch with one from the current revision.
-func (s *Server) rewatch(ctx context.Context, w **store.Watcher) bool {
-	(*w).Stop()
-	nw, err := s.cfg.Store.Watch(ctx, "/registry/", s.cfg.Store.Revision())
+// mark queues key to be looked at.
+func (r *gcRun) mark(key string) { r.dirty[key] = struct{}{} }
+
+// markUID queues the object with uid, if it is known.
+func (r *gcRun) markUID(uid string) {
+	if key, ok := r.x.byUID[uid]; ok {
+		r.mark(key)
+	}
+}
+
+// markNamespace queues namespace ns if it is being terminated.
+func (r *gcRun) markNamespace(ns string) {
+	if ns == "" {
+		return
+	}
+	key := r.s.byGV["v1"]["namespaces"].key("", ns)
+	if e := r.x.objs[key]; e != nil && e.deleting {
+		r.mark(key)
+	}
+}
+
+// apply records one change in the index and queues the objects it may
+// give work: the object itself, its owners (a foreground deletion may be
+// waiting for it), the dependents of a deleted object, and a Terminating
+// namespace it is in.
+func (r *gcRun) apply(ev store.Event) {
+	if ev.Rev <= r.x.rev { // already in the list the index was built from
+		return
+	}
+	key := ev.Object.Key
+	switch ev.Type {
+	case store.EventAdded, store.EventModified:
+		e := r.x.entry(r.s, ev.Object)
+		if e == nil {
+			return
+		}
+		if old := r.x.remove(key); old != nil {
+			for _, u := range old.owners {
+				r.markUID(u)
+			}
+		}
+		r.x.put(key, e)
+		if e.deleting || len(e.owners) > 0 {
+			r.mark(key)
+		}
+		for _, u := range e.owners {
+			r.markUID(u)
+		}
+		r.markNamespace(e.ns)
+	case store.EventDeleted:
+		old := r.x.remove(key)
+		if old == nil {
+			return
+		}
+		for dep := range r.x.deps[old.uid] {
+			r.mark(dep)
+		}
+		for _, u := range old.owners {
+			r.markUID(u)
+		}
+		r.markNamespace(old.ns)
+		if isServices(old.res) && old.ns == "default" && old.name == "kubernetes" {
+			r.kubernetes = true
+		}
+	}
+}
+
+// work looks at every queued object and moves its pending deletion on:
+// namespaces being terminated are emptied then removed, owners deleted
+// with the Orphan policy release their dependents, owners deleted with
+// the Foreground policy have their dependents deleted first, and objects
+// whose owners are all gone are deleted. Keys that fail stay queued.
+func (r *gcRun) work(ctx context.Context) error {
+	var errs []error
+	if r.kubernetes {
+		// kube-apiserver puts it back when it is deleted.
+		if err := r.s.bootstrapKubernetesService(ctx); err != nil {
+			errs = append(errs, err)
+		} else {
+			r.kubernetes = false
+		}
+	}
+	todo := r.dirty
+	r.dirty = keySet{}
+	for key := range todo {
+		if ctx.Err() != nil {
+			r.dirty[key] = struct{}{}
+			continue
+		}
+		err := r.look(ctx, key)
+		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+			r.dirty[key] = struct{}{}
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// look moves on what is pending for the object under key.
+func (r *gcRun) look(ctx context.Context, key string) error {
+	e := r.x.objs[key]
+	if e == nil {
+		return nil
+	}
+	if !e.deleting && !slices.ContainsFunc(e.owners, func(u string) bool { return !r.x.has(u) }) {
+		return nil // every owner is there: nothing to do without reading it
+	}
+	it, ok, err := r.load(ctx, key, e)
+	if !ok || err != nil {
+		return err
+	}
+	uid := str(it.o, "metadata", "uid")
+	switch {
+	case e.namespace && deleting(it.o):
+		err = r.s.drainNamespace(ctx, it, r.x.byNS[e.name], r.x.objs)
+	case deleting(it.o) && slices.Contains(finalizers(it.o), metav1.FinalizerOrphanDependents):
+		var deps []gcItem
+		if deps, err = r.dependents(ctx, uid); err == nil {
+			err = r.s.orphanDependents(ctx, it, deps)
+		}
+	case deleting(it.o) && slices.Contains(finalizers(it.o), metav1.FinalizerDeleteDependents):
+		var deps []gcItem
+		if deps, err = r.dependents(ctx, uid); err == nil {
+			err = r.s.deleteDependentsFirst(ctx, it, deps)
+		}
+	}
+	if err == nil && len(ownerRefs(it.o)) > 0 && !deleting(it.o) {
+		err = r.s.collectIfOrphaned(ctx, it, r.x.has)
+	}
+	return err
+}
+
+// load reads the object under key from the store.
+func (r *gcRun) load(ctx context.Context, key string, e *gcEntry) (gcItem, bool, error) {
+	kv, err := r.s.cfg.Store.Get(ctx, key)
+	if errors.Is(err, store.ErrNotFound) {
+		return gcItem{}, false, nil
+	}
 	if err != nil {
-		return false
+		return gcItem{}, false, err
 	}
-	*w = nw
-	return true
+	o, err := fromKV(kv)
+	if err != nil {
+		return gcItem{}, false, err
+	}
+	return gcItem{e.res, o}, true, nil
 }
 
-// gcItem is one object seen by a sweep.
+// dependents reads the objects the index lists as dependents of uid.
+func (r *gcRun) dependents(ctx context.Context, uid string) ([]gcItem, error) {
+	keys := slices.Sorted(maps.Keys(r.x.deps[uid]))
+	out := make([]gcItem, 0, len(keys))
+	for _, key := range keys {
+		it, ok, err := r.load(ctx, key, r.x.objs[key])
+		if err != nil {
+			return nil, err
+		}
+		if ok && slices.ContainsFunc(ownerRefs(it.o), func(o ownerRef) bool { return o.uid == uid }) {
+			out = append(out, it)
+		}
+	}
+	return out, nil
+}
+
+// gcItem is one object the collector acts on.
 type gcItem struct {
 	res *Resource
 	o   object
@@ -169,64 +383,6 @@ func ownerRefs(o object) []ownerRef {
 		out = append(out, ownerRef{apiVersion: str(r, "apiVersion"), kind: str(r, "kind"), name: str(r, "name"), uid: str(r, "uid"), block: b})
 	}
 	return out
-}
-
-// sweep reads every object and moves each pending deletion on (and puts
-// back a deleted kubernetes Service): namespaces
-// being terminated are emptied then removed, owners deleted with the
-// Orphan policy release their dependents, owners deleted with the
-// Foreground policy have their dependents deleted first, and objects
-// whose owners are all gone are deleted.
-func (s *Server) sweep(ctx context.Context) error {
-	var items []gcItem
-	uids := map[string]bool{}
-	all := s.allResources()
-	for i := range all {
-		res := &all[i]
-		page, err := s.list(ctx, res, "", nil, 0, "")
-		if err != nil {
-			return err
-		}
-		for _, o := range page.items {
-			items = append(items, gcItem{res, o})
-			uids[str(o, "metadata", "uid")] = true
-		}
-	}
-	haveKubernetes := false
-	for _, it := range items {
-		if isServices(it.res) && str(it.o, "metadata", "namespace") == "default" && str(it.o, "metadata", "name") == "kubernetes" {
-			haveKubernetes = true
-		}
-	}
-	var errs []error
-	if !haveKubernetes {
-		// kube-apiserver puts it back when it is deleted.
-		errs = append(errs, s.bootstrapKubernetesService(ctx))
-	}
-	dependents := map[string][]gcItem{}
-	for _, it := range items {
-		for _, r := range ownerRefs(it.o) {
-			dependents[r.uid] = append(dependents[r.uid], it)
-		}
-	}
-	for _, it := range items {
-		var err error
-		switch {
-		case isNamespaces(it.res) && deleting(it.o):
-			err = s.drainNamespace(ctx, it)
-		case deleting(it.o) && slices.Contains(finalizers(it.o), metav1.FinalizerOrphanDependents):
-			err = s.orphanDependents(ctx, it, dependents[str(it.o, "metadata", "uid")])
-		case deleting(it.o) && slices.Contains(finalizers(it.o), metav1.FinalizerDeleteDependents):
-			err = s.deleteDependentsFirst(ctx, it, dependents[str(it.o, "metadata", "uid")])
-		}
-		if err == nil && len(ownerRefs(it.o)) > 0 && !deleting(it.o) {
-			err = s.collectIfOrphaned(ctx, it, uids)
-		}
-		if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
 }
 
 // rewrite applies change to the stored object through the update path,
@@ -250,9 +406,30 @@ func (s *Server) dropFinalizer(ctx context.Context, it gcItem, f string) error {
 
 // drainNamespace deletes what a Terminating namespace holds; once it is
 // empty the kubernetes finalizer is removed from spec.finalizers, which
-// removes the namespace when it has no other finalizers.
-func (s *Server) drainNamespace(ctx context.Context, it gcItem) error {
+// removes the namespace when it has no other finalizers. held is what the
+// collector's index has in the namespace: while it is not empty, the
+// objects not yet being deleted are deleted and the namespace waits; once
+// it is, the store is read to confirm.
+func (s *Server) drainNamespace(ctx context.Context, it gcItem, held keySet, objs map[string]*gcEntry) error {
 	ns := str(it.o, "metadata", "name")
+	if len(held) > 0 {
+		var todo []*gcEntry
+		for key := range held {
+			if e := objs[key]; e != nil && !e.deleting {
+				todo = append(todo, e)
+			}
+		}
+		// In the order of the resources, as a full pass would.
+		slices.SortFunc(todo, func(a, b *gcEntry) int {
+			return cmp.Or(cmp.Compare(a.rank, b.rank), cmp.Compare(a.name, b.name))
+		})
+		for _, e := range todo {
+			if _, err := s.delete(ctx, e.res, ns, e.name, nil, false); err != nil && !apierrors.IsNotFound(err) {
+				return fmt.Errorf("emptying namespace %s: %w", ns, err)
+			}
+		}
+		return nil // the deletions bring the namespace back
+	}
 	if err := s.emptyNamespace(ctx, ns); err != nil {
 		return err
 	}
@@ -341,13 +518,14 @@ func (s *Server) deleteDependentsFirst(ctx context.Context, owner gcItem, deps [
 
 // collectIfOrphaned deletes an object none of whose owners exists any
 // more, and drops the references to missing owners of one that still has
-// some. Owners missing from the sweep are looked up again before anything
-// is deleted, so that an owner created during the sweep is not missed.
-func (s *Server) collectIfOrphaned(ctx context.Context, it gcItem, uids map[string]bool) error {
+// some. Owners known reports missing are looked up in the store before
+// anything is deleted, so that an owner the index has not seen yet is not
+// missed.
+func (s *Server) collectIfOrphaned(ctx context.Context, it gcItem, known func(uid string) bool) error {
 	refs := ownerRefs(it.o)
 	var gone []string
 	for _, r := range refs {
-		if uids[r.uid] || s.ownerExists(ctx, it, r) {
+		if known(r.uid) || s.ownerExists(ctx, it, r) {
 			continue
 		}
 		gone = append(gone, r.uid)

@@ -135,7 +135,7 @@ func applyPatchTyped(pt types.PatchType, cur, body []byte, typed any) ([]byte, e
 		if err != nil {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("decoding JSON patch: %v", err))
 		}
-		out, err := p.Apply(cur)
+		out, err := applyJSONPatch(p, cur)
 		if err != nil {
 			return nil, &apierrors.StatusError{ErrStatus: metav1.Status{
 				Status:  metav1.StatusFailure,

@@ -86,6 +86,9 @@ type Config struct {
 	// set, its Endpoints. The target port is 6443 when AdvertisePort is 0.
 	AdvertiseAddress string
 	AdvertisePort    int
+	// GCResyncPeriod is how often the garbage collector re-reads the
+	// whole store as a safety net; DefaultGCResyncPeriod when 0.
+	GCResyncPeriod time.Duration
 }
 
 // Server serves the Kubernetes API over a Store. It is an http.Handler.
@@ -162,6 +165,21 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 
 // ServeHTTP serves one API request.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer func() {
+		// A panic in a handler (a library's, or a bug of ours) answers
+		// as kube-apiserver does, with a 500 InternalError Status, and
+		// the server keeps serving. http.ErrAbortHandler keeps its
+		// meaning: abort the response silently.
+		if v := recover(); v != nil {
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			if s.log != nil {
+				s.log.Error("handler panic", "method", r.Method, "path", r.URL.Path, "panic", v)
+			}
+			writeError(w, fmt.Errorf("handler panic: %v", v))
+		}
+	}()
 	s.handler.ServeHTTP(w, r)
 }
 

@@ -55,6 +55,9 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 			return nil, err
 		}
 	}
+	if err := validMetadata(res, m); err != nil {
+		return nil, err
+	}
 	if err := s.namespaceOpen(ctx, res, ns, name); err != nil {
 		return nil, err
 	}
@@ -234,6 +237,9 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 	}
 	next, err := merge(res, cur, in, req.sub == "status")
 	if err != nil {
+		return nil, err
+	}
+	if err := validMetadata(res, meta(next)); err != nil {
 		return nil, err
 	}
 	finish, err := s.admitUpdate(res, req.sub, cur, next, req.dryRun)
