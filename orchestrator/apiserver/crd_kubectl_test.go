@@ -1,9 +1,6 @@
 package apiserver
 
 import (
-	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -11,21 +8,8 @@ import (
 // TestKubectlCRD drives CustomResourceDefinitions and their custom
 // resources with the real kubectl.
 func TestKubectlCRD(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the real kubectl; skipped with -short")
-	}
-	if _, err := os.Stat(kubectlPath); err != nil {
-		if os.Getenv("PKG_REQUIRE_KUBECTL") == "1" {
-			t.Fatalf("kubectl not found at %s (PKG_REQUIRE_KUBECTL=1): %v", kubectlPath, err)
-		}
-		t.Skipf("kubectl not found at %s: %v", kubectlPath, err)
-	}
 	ts := newTestServer(t)
-	dir := t.TempDir()
-	kubeconfig := fmt.Sprintf("apiVersion: v1\nkind: Config\nclusters:\n- name: pkg\n  cluster:\n    server: %s\ncontexts:\n- name: pkg\n  context:\n    cluster: pkg\n    namespace: default\ncurrent-context: pkg\n", ts.http.URL)
-	if err := os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := kubectlDir(t, ts)
 	steps := []struct {
 		name string
 		args []string

@@ -3,7 +3,6 @@ package apiserver
 import (
 	"bytes"
 	"context"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -31,33 +30,8 @@ func (ts *testServer) kubectl(t *testing.T, dir string, args ...string) (string,
 }
 
 func TestKubectl(t *testing.T) {
-	if testing.Short() {
-		t.Skip("runs the real kubectl; skipped with -short")
-	}
-	if _, err := os.Stat(kubectlPath); err != nil {
-		if os.Getenv("PKG_REQUIRE_KUBECTL") == "1" {
-			t.Fatalf("kubectl not found at %s (PKG_REQUIRE_KUBECTL=1; .ci/run installs it): %v", kubectlPath, err)
-		}
-		t.Skipf("kubectl not found at %s: %v", kubectlPath, err)
-	}
 	ts := newTestServer(t)
-	dir := t.TempDir()
-	kubeconfig := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: pkg
-  cluster:
-    server: %s
-contexts:
-- name: pkg
-  context:
-    cluster: pkg
-    namespace: default
-current-context: pkg
-`, ts.http.URL)
-	if err := os.WriteFile(filepath.Join(dir, "kubeconfig"), []byte(kubeconfig), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir := kubectlDir(t, ts)
 	app, err := os.ReadFile("testdata/app.yaml")
 	if err != nil {
 		t.Fatal(err)
