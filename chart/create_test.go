@@ -2,8 +2,6 @@ package chart
 
 import (
 	"errors"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -13,38 +11,11 @@ import (
 	helmloader "helm.sh/helm/v3/pkg/chart/loader"
 	helmutil "helm.sh/helm/v3/pkg/chartutil"
 	helmengine "helm.sh/helm/v3/pkg/engine"
+
+	"pkg.dev/pkg/internal/helmtest"
 )
 
-// treeOf lists a directory: relative path → contents ("/" for folders),
-// with the permission bits.
-func treeOf(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			out[rel+"/"] = info.Mode().String()
-			return nil
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out[rel] = info.Mode().String() + "\n" + string(b)
-		return nil
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return out
-}
+func treeOf(t *testing.T, root string) map[string]string { return helmtest.Tree(t, root) }
 
 func TestCreateMatchesHelm(t *testing.T) {
 	for _, name := range []string{"mychart", "a", "My.Chart_1-x", strings.Repeat("n", MaxChartNameLength)} {

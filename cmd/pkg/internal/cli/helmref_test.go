@@ -323,36 +323,7 @@ func copyTree(t *testing.T, src, dst string) {
 	}
 }
 
-// treeListing describes every file and directory under root, with its
-// mode and, for files, its content, as one comparable text.
-func treeListing(t *testing.T, root string) map[string]string {
-	t.Helper()
-	out := map[string]string{}
-	err := filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(root, p)
-		info, err := d.Info()
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			out[rel+"/"] = info.Mode().String()
-			return nil
-		}
-		data, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		out[rel] = info.Mode().String() + "\n" + string(data)
-		return nil
-	})
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
-		t.Fatal(err)
-	}
-	return out
-}
+func treeListing(t *testing.T, root string) map[string]string { return helmtest.Tree(t, root) }
 
 // compareTrees reports every path whose presence, mode or content differs.
 func compareTrees(t *testing.T, want, got map[string]string) {
