@@ -4,14 +4,11 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
-	"context"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"testing"
 
-	"helm.sh/helm/v3/pkg/action"
 	"helm.sh/helm/v3/pkg/chartutil"
 )
 
@@ -92,38 +89,13 @@ func TestArchivesMatchHelm(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	tempDir := regexp.MustCompile(regexp.QuoteMeta(filepath.Join(os.TempDir(), "helm-lint")) + `\d+`)
-	norm := func(s string) string { return tempDir.ReplaceAllString(s, "TMP") }
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			p := filepath.Join(t.TempDir(), "chart-0.1.0.tgz")
 			if err := os.WriteFile(p, tt.data(t), 0o644); err != nil {
 				t.Fatal(err)
 			}
-			client := action.NewLint()
-			client.Namespace = "default"
-			client.KubeVersion = kv
-			hr := client.Run([]string{p}, map[string]any{})
-			var want []string
-			for _, m := range hr.Messages {
-				want = append(want, norm(m.Error()))
-			}
-			for _, e := range hr.Errors {
-				want = append(want, "failure: "+norm(e.Error()))
-			}
-			var got []string
-			res, err := Path(context.Background(), p, Options{Values: map[string]any{}, Namespace: "default"})
-			if err != nil {
-				got = append(got, "failure: "+norm(err.Error()))
-			} else {
-				for _, m := range res.Messages {
-					got = append(got, norm(m.Error()))
-				}
-				for _, m := range res.Failures(false) {
-					got = append(got, "failure: "+norm(m.Err.Error()))
-				}
-			}
-			compareMessages(t, got, want)
+			compareLintWithHelm(t, p, kv, false)
 		})
 	}
 }

@@ -178,8 +178,6 @@ func TestPathMatchesHelm(t *testing.T) {
 			paths = append(paths, filepath.Join(charts, e.Name()))
 		}
 	}
-	tempDir := regexp.MustCompile(regexp.QuoteMeta(filepath.Join(os.TempDir(), "helm-lint")) + `\d+`)
-	norm := func(s string) string { return tempDir.ReplaceAllString(s, "TMP") }
 	kv, err := chartutil.ParseKubeVersion("v1.37.0")
 	if err != nil {
 		t.Fatal(err)
@@ -187,32 +185,7 @@ func TestPathMatchesHelm(t *testing.T) {
 	for _, p := range paths {
 		for _, strict := range []bool{false, true} {
 			t.Run(fmt.Sprintf("%s strict=%v", filepath.Base(p), strict), func(t *testing.T) {
-				client := action.NewLint()
-				client.Strict = strict
-				client.Namespace = "default"
-				client.KubeVersion = kv
-				hr := client.Run([]string{p}, map[string]any{})
-				var want []string
-				for _, m := range hr.Messages {
-					want = append(want, norm(m.Error()))
-				}
-				for _, e := range hr.Errors {
-					want = append(want, "failure: "+norm(e.Error()))
-				}
-
-				var got []string
-				res, err := Path(context.Background(), p, Options{Values: map[string]any{}, Namespace: "default"})
-				if err != nil {
-					got = append(got, "failure: "+norm(err.Error()))
-				} else {
-					for _, m := range res.Messages {
-						got = append(got, norm(m.Error()))
-					}
-					for _, m := range res.Failures(strict) {
-						got = append(got, "failure: "+norm(m.Err.Error()))
-					}
-				}
-				compareMessages(t, got, want)
+				compareLintWithHelm(t, p, kv, strict)
 			})
 		}
 	}
@@ -241,3 +214,43 @@ func TestRepoChartsMatchHelm(t *testing.T) {
 		})
 	}
 }
+
+// compareLintWithHelm lints the chart at p with Helm's lint action and with
+// Path (Kubernetes v1.37.0 on both sides), in namespace "default" with
+// no values, and requires the same
+// messages and the same failures (with --strict's rule when strict).
+func compareLintWithHelm(t *testing.T, p string, kv *chartutil.KubeVersion, strict bool) {
+	t.Helper()
+	client := action.NewLint()
+	client.Strict = strict
+	client.Namespace = "default"
+	client.KubeVersion = kv
+	hr := client.Run([]string{p}, map[string]any{})
+	var want []string
+	for _, m := range hr.Messages {
+		want = append(want, norm(m.Error()))
+	}
+	for _, e := range hr.Errors {
+		want = append(want, "failure: "+norm(e.Error()))
+	}
+	var got []string
+	res, err := Path(context.Background(), p, Options{Values: map[string]any{}, Namespace: "default"})
+	if err != nil {
+		got = append(got, "failure: "+norm(err.Error()))
+	} else {
+		for _, m := range res.Messages {
+			got = append(got, norm(m.Error()))
+		}
+		for _, m := range res.Failures(strict) {
+			got = append(got, "failure: "+norm(m.Err.Error()))
+		}
+	}
+	compareMessages(t, got, want)
+}
+
+// lintTempDir matches the folders Helm unpacks archives to while linting;
+// their random names are replaced before messages are compared.
+var lintTempDir = regexp.MustCompile(regexp.QuoteMeta(filepath.Join(os.TempDir(), "helm-lint")) + `\d+`)
+
+// norm replaces lintTempDir matches with "TMP".
+func norm(s string) string { return lintTempDir.ReplaceAllString(s, "TMP") }

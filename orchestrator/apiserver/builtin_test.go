@@ -2,7 +2,6 @@ package apiserver
 
 import (
 	"context"
-	"encoding/json"
 	"strings"
 	"testing"
 	"time"
@@ -162,31 +161,7 @@ func TestBuiltinKinds(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			code, _, body := ts.get(t, tt.path, accept)
-			var tab metav1.Table
-			if err := json.Unmarshal(body, &tab); code != 200 || err != nil {
-				t.Fatalf("%d %v: %s", code, err, body)
-			}
-			var cols []string
-			for _, c := range tab.ColumnDefinitions {
-				cols = append(cols, c.Name)
-			}
-			if strings.Join(cols, ",") != tt.columns {
-				t.Errorf("columns %v", cols)
-			}
-			if tt.cells == "" {
-				if len(tab.Rows) != 0 {
-					t.Errorf("rows %v", tab.Rows)
-				}
-				return
-			}
-			if len(tab.Rows) != 1 {
-				t.Fatalf("%d rows", len(tab.Rows))
-			}
-			cells, _ := json.Marshal(tab.Rows[0].Cells)
-			if string(cells) != "["+tt.cells+"]" {
-				t.Errorf("cells %s", cells)
-			}
+			checkTable(t, ts, tt.path, accept, tt.columns, tt.cells)
 		})
 	}
 	_, lists, err := c.Discovery().ServerGroupsAndResources()

@@ -163,28 +163,7 @@ func TestTables(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
-			code, _, body := ts.get(t, tt.path, accept)
-			var tab metav1.Table
-			if err := json.Unmarshal(body, &tab); code != 200 || err != nil {
-				t.Fatalf("%d %v: %s", code, err, body)
-			}
-			var cols []string
-			for _, c := range tab.ColumnDefinitions {
-				cols = append(cols, c.Name)
-			}
-			if strings.Join(cols, ",") != tt.columns {
-				t.Errorf("columns %v", cols)
-			}
-			if tt.cells == "" {
-				if len(tab.Rows) != 0 {
-					t.Errorf("rows %v", tab.Rows)
-				}
-				return
-			}
-			cells, _ := json.Marshal(tab.Rows[0].Cells)
-			if string(cells) != "["+tt.cells+"]" {
-				t.Errorf("cells %s", cells)
-			}
+			checkTable(t, ts, tt.path, accept, tt.columns, tt.cells)
 		})
 	}
 }
@@ -223,5 +202,37 @@ func TestDynamicClient(t *testing.T) {
 	}
 	if err := leases.Delete(ctx, "node-1", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// checkTable fetches path as a server-side Table and checks its column
+// names (comma-joined) and its single row's cells (JSON without the
+// brackets); cells "" means the table must have no rows.
+func checkTable(t *testing.T, ts *testServer, path, accept, columns, cells string) {
+	t.Helper()
+	code, _, body := ts.get(t, path, accept)
+	var tab metav1.Table
+	if err := json.Unmarshal(body, &tab); code != 200 || err != nil {
+		t.Fatalf("%d %v: %s", code, err, body)
+	}
+	var cols []string
+	for _, c := range tab.ColumnDefinitions {
+		cols = append(cols, c.Name)
+	}
+	if strings.Join(cols, ",") != columns {
+		t.Errorf("columns %v", cols)
+	}
+	if cells == "" {
+		if len(tab.Rows) != 0 {
+			t.Errorf("rows %v", tab.Rows)
+		}
+		return
+	}
+	if len(tab.Rows) != 1 {
+		t.Fatalf("%d rows", len(tab.Rows))
+	}
+	got, _ := json.Marshal(tab.Rows[0].Cells)
+	if string(got) != "["+cells+"]" {
+		t.Errorf("cells %s", got)
 	}
 }
