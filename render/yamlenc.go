@@ -94,33 +94,11 @@ func (e *yamlEncoder) node(v any, inMapping bool) bool {
 	case uint16:
 		e.plainToken(strconv.FormatUint(uint64(t), 10))
 	case map[string]any:
-		if t == nil {
-			e.plainToken("null")
-			return true
-		}
-		return e.mapping(len(t), func(yield func(string, any) bool) bool {
-			for _, k := range yamlSortedKeys(t) {
-				if !yield(k, t[k]) {
-					return false
-				}
-			}
-			return true
-		})
+		return yamlStringMap(e, t)
 	case Values:
 		return e.node(map[string]any(t), inMapping)
 	case map[string]string:
-		if t == nil {
-			e.plainToken("null")
-			return true
-		}
-		return e.mapping(len(t), func(yield func(string, any) bool) bool {
-			for _, k := range yamlSortedKeys(t) {
-				if !yield(k, t[k]) {
-					return false
-				}
-			}
-			return true
-		})
+		return yamlStringMap(e, t)
 	case []any:
 		if t == nil {
 			e.plainToken("null")
@@ -297,6 +275,23 @@ func yamlFloat(f float64) (string, bool) {
 }
 
 // yamlSortedKeys returns the keys of m in go-yaml v2's order.
+// yamlStringMap writes a map with string keys as a block mapping in
+// sorted key order, or null for a nil map.
+func yamlStringMap[V any](e *yamlEncoder, m map[string]V) bool {
+	if m == nil {
+		e.plainToken("null")
+		return true
+	}
+	return e.mapping(len(m), func(yield func(string, any) bool) bool {
+		for _, k := range yamlSortedKeys(m) {
+			if !yield(k, m[k]) {
+				return false
+			}
+		}
+		return true
+	})
+}
+
 func yamlSortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
