@@ -274,7 +274,6 @@ func yamlFloat(f float64) (string, bool) {
 	return strconv.FormatFloat(f, 'g', -1, 64), true
 }
 
-// yamlSortedKeys returns the keys of m in go-yaml v2's order.
 // yamlStringMap writes a map with string keys as a block mapping in
 // sorted key order, or null for a nil map.
 func yamlStringMap[V any](e *yamlEncoder, m map[string]V) bool {
@@ -292,6 +291,7 @@ func yamlStringMap[V any](e *yamlEncoder, m map[string]V) bool {
 	})
 }
 
+// yamlSortedKeys returns the keys of m in go-yaml v2's order.
 func yamlSortedKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
