@@ -237,3 +237,11 @@ func joinKey(a, b string) string {
 	}
 	return a + "." + b
 }
+
+// CoalesceTables merges src under dst as Helm's chartutil.CoalesceTables
+// does: dst's values win, src fills in the keys dst lacks, tables merge
+// recursively, and a null in dst deletes the key src would fill. dst is
+// changed and returned; what is taken from src is copied.
+func CoalesceTables(dst, src map[string]any) map[string]any {
+	return coalescer{}.tables(dst, src, "", false, true)
+}

@@ -1,0 +1,224 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/validation"
+	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+)
+
+// SecretsDriver stores records as Helm's default driver does: one Secret
+// of type helm.sh/release.v1 per revision, its data key "release" holding
+// the encoded record.
+type SecretsDriver struct {
+	objects[*corev1.Secret, *corev1.SecretList]
+}
+
+// NewSecretsDriver returns a driver over the Secrets of namespace ("" for
+// every namespace, for listing only). now stamps createdAt and modifiedAt.
+func NewSecretsDriver(c corev1client.CoreV1Interface, namespace string, now func() time.Time, log *slog.Logger) *SecretsDriver {
+	api := c.Secrets(namespace)
+	return &SecretsDriver{objects[*corev1.Secret, *corev1.SecretList]{
+		kind: "secret", now: now, log: log,
+		get:    api.Get,
+		list:   api.List,
+		create: api.Create,
+		update: api.Update,
+		del:    api.Delete,
+		items: func(l *corev1.SecretList) []*corev1.Secret {
+			out := make([]*corev1.Secret, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out
+		},
+		body: func(s *corev1.Secret) (string, map[string]string) { return string(s.Data["release"]), s.Labels },
+		build: func(key, body string, lbs map[string]string) *corev1.Secret {
+			return &corev1.Secret{
+				ObjectMeta: metav1.ObjectMeta{Name: key, Labels: lbs},
+				Type:       "helm.sh/release.v1",
+				Data:       map[string][]byte{"release": []byte(body)},
+			}
+		},
+	}}
+}
+
+// ConfigMapsDriver stores records in ConfigMaps, as Helm's "configmap"
+// driver does.
+type ConfigMapsDriver struct {
+	objects[*corev1.ConfigMap, *corev1.ConfigMapList]
+}
+
+// NewConfigMapsDriver returns a driver over the ConfigMaps of namespace.
+func NewConfigMapsDriver(c corev1client.CoreV1Interface, namespace string, now func() time.Time, log *slog.Logger) *ConfigMapsDriver {
+	api := c.ConfigMaps(namespace)
+	return &ConfigMapsDriver{objects[*corev1.ConfigMap, *corev1.ConfigMapList]{
+		kind: "configmap", now: now, log: log,
+		get:    api.Get,
+		list:   api.List,
+		create: api.Create,
+		update: api.Update,
+		del:    api.Delete,
+		items: func(l *corev1.ConfigMapList) []*corev1.ConfigMap {
+			out := make([]*corev1.ConfigMap, len(l.Items))
+			for i := range l.Items {
+				out[i] = &l.Items[i]
+			}
+			return out
+		},
+		body: func(m *corev1.ConfigMap) (string, map[string]string) { return m.Data["release"], m.Labels },
+		build: func(key, body string, lbs map[string]string) *corev1.ConfigMap {
+			return &corev1.ConfigMap{
+				ObjectMeta: metav1.ObjectMeta{Name: key, Labels: lbs},
+				Data:       map[string]string{"release": body},
+			}
+		},
+	}}
+}
+
+var (
+	_ Driver = (*SecretsDriver)(nil)
+	_ Driver = (*ConfigMapsDriver)(nil)
+)
+
+// objects is a Driver over one kind of Kubernetes object that carries the
+// encoded record in its data and the record's labels in its labels.
+type objects[T any, L any] struct {
+	kind   string
+	now    func() time.Time
+	log    *slog.Logger
+	get    func(context.Context, string, metav1.GetOptions) (T, error)
+	list   func(context.Context, metav1.ListOptions) (L, error)
+	create func(context.Context, T, metav1.CreateOptions) (T, error)
+	update func(context.Context, T, metav1.UpdateOptions) (T, error)
+	del    func(context.Context, string, metav1.DeleteOptions) error
+	items  func(L) []T
+	body   func(T) (string, map[string]string)
+	build  func(key, body string, labels map[string]string) T
+}
+
+// Name returns the driver's HELM_DRIVER name.
+func (o *objects[T, L]) Name() string { return o.kind }
+
+func (o *objects[T, L]) decode(obj T) (*Release, error) {
+	body, lbs := o.body(obj)
+	r, err := Decode(body)
+	if err != nil {
+		return nil, err
+	}
+	r.Labels = userLabels(lbs)
+	return r, nil
+}
+
+// Get reads one record.
+func (o *objects[T, L]) Get(ctx context.Context, key string) (*Release, error) {
+	obj, err := o.get(ctx, key, metav1.GetOptions{})
+	if err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %s: %w", o.kind, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("reading %s %s: %w", o.kind, key, err)
+	}
+	r, err := o.decode(obj)
+	if err != nil {
+		return nil, fmt.Errorf("%s %s: %w", o.kind, key, err)
+	}
+	return r, nil
+}
+
+// List reads every record of owner helm that filter accepts. Records that
+// do not decode are logged and skipped, as Helm skips them.
+func (o *objects[T, L]) List(ctx context.Context, filter func(*Release) bool) ([]*Release, error) {
+	return o.find(ctx, labels.Set{"owner": "helm"}.String(), filter)
+}
+
+// Query reads the records whose labels match.
+func (o *objects[T, L]) Query(ctx context.Context, match map[string]string) ([]*Release, error) {
+	for k, v := range match {
+		if errs := validation.IsValidLabelValue(v); len(errs) > 0 {
+			return nil, fmt.Errorf("invalid label value %q for %s: %s", v, k, strings.Join(errs, "; "))
+		}
+	}
+	out, err := o.find(ctx, labels.Set(match).String(), nil)
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, ErrNotFound
+	}
+	return out, nil
+}
+
+func (o *objects[T, L]) find(ctx context.Context, selector string, filter func(*Release) bool) ([]*Release, error) {
+	l, err := o.list(ctx, metav1.ListOptions{LabelSelector: selector})
+	if err != nil {
+		return nil, fmt.Errorf("listing release %ss: %w", o.kind, err)
+	}
+	var out []*Release
+	for _, obj := range o.items(l) {
+		r, err := o.decode(obj)
+		if err != nil {
+			if o.log != nil {
+				o.log.Warn("skipping a release record that does not decode", "driver", o.kind, "err", err)
+			}
+			continue
+		}
+		if filter == nil || filter(r) {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// Create writes a new record, labelled createdAt.
+func (o *objects[T, L]) Create(ctx context.Context, key string, r *Release) error {
+	body, err := Encode(r)
+	if err != nil {
+		return err
+	}
+	obj := o.build(key, body, storageLabels(r, "createdAt", strconv.FormatInt(o.now().Unix(), 10)))
+	if _, err := o.create(ctx, obj, metav1.CreateOptions{}); err != nil {
+		if apierrors.IsAlreadyExists(err) {
+			return fmt.Errorf("%s %s: %w", o.kind, key, ErrExists)
+		}
+		return fmt.Errorf("writing %s %s: %w", o.kind, key, err)
+	}
+	return nil
+}
+
+// Update overwrites a record, labelled modifiedAt.
+func (o *objects[T, L]) Update(ctx context.Context, key string, r *Release) error {
+	body, err := Encode(r)
+	if err != nil {
+		return err
+	}
+	obj := o.build(key, body, storageLabels(r, "modifiedAt", strconv.FormatInt(o.now().Unix(), 10)))
+	if _, err := o.update(ctx, obj, metav1.UpdateOptions{}); err != nil {
+		return fmt.Errorf("updating %s %s: %w", o.kind, key, err)
+	}
+	return nil
+}
+
+// Delete removes a record.
+func (o *objects[T, L]) Delete(ctx context.Context, key string) (*Release, error) {
+	r, err := o.Get(ctx, key)
+	if err != nil {
+		return nil, err
+	}
+	if err := o.del(ctx, key, metav1.DeleteOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return nil, fmt.Errorf("%s %s: %w", o.kind, key, ErrNotFound)
+		}
+		return nil, fmt.Errorf("deleting %s %s: %w", o.kind, key, err)
+	}
+	return r, nil
+}

@@ -1,0 +1,289 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+
+	"pkg.dev/pkg/chart"
+	"pkg.dev/pkg/render"
+)
+
+// UpgradeOptions tune Upgrade.
+type UpgradeOptions struct {
+	ApplyOptions
+	// Name and Namespace of the release.
+	Name      string
+	Namespace string
+	// Values says how the previous revision's values carry over.
+	Values ValuesMode
+	// CleanupOnFail deletes the resources a failed upgrade created.
+	CleanupOnFail bool
+	// TakeOwnership adopts existing resources new to the release.
+	TakeOwnership bool
+	// Labels are merged over the previous revision's labels; an empty
+	// value deletes a label.
+	Labels map[string]string
+	// SubchartNotes renders the NOTES.txt of subcharts too.
+	SubchartNotes bool
+	// SkipSchemaValidation skips values.schema.json.
+	SkipSchemaValidation bool
+	// Lookup serves the templates' lookup function.
+	Lookup render.LookupFunc
+	// Install installs the release when it has no history (upgrade -i),
+	// with Install's options.
+	Install *InstallOptions
+}
+
+// Upgrade renders c as the next revision of a release and moves the
+// cluster to it with a three-way merge, as `helm upgrade` does. A release
+// left pending by a command that was killed is recovered first (its
+// revision marked failed, saying so) instead of blocking every later
+// command; a release whose only revisions failed is upgraded from the last
+// of them.
+func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, o UpgradeOptions) (*Release, error) {
+	if err := render.ValidateReleaseName(o.Name); err != nil {
+		return nil, fmt.Errorf("release name %q: %w", o.Name, err)
+	}
+	if vals == nil {
+		vals = map[string]any{}
+	}
+	if o.Atomic {
+		o.Wait = true
+	}
+	dry := o.DryRun != DryRunNone
+	if o.Install != nil {
+		if _, err := e.Storage.History(ctx, o.Name); errors.Is(err, ErrNotFound) {
+			io := *o.Install
+			io.ApplyOptions = o.ApplyOptions
+			io.Name, io.Namespace = o.Name, o.Namespace
+			return e.Install(ctx, c, vals, io)
+		}
+	}
+	if !dry {
+		unlock, err := e.lock(ctx, o.Namespace, o.Name)
+		if err != nil {
+			return nil, err
+		}
+		defer unlock()
+		if err := e.recoverPending(ctx, o.Name, "upgrade"); err != nil {
+			return nil, err
+		}
+	}
+	last, err := e.Storage.Last(ctx, o.Name)
+	if errors.Is(err, ErrNotFound) {
+		return nil, fmt.Errorf("%q %w", o.Name, ErrNoDeployed)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if last.Info.Status.IsPending() {
+		return nil, ErrInProgress
+	}
+	current := last
+	if last.Info.Status != StatusDeployed {
+		current, err = e.Storage.Deployed(ctx, o.Name)
+		if errors.Is(err, ErrNoDeployed) && (last.Info.Status == StatusFailed || last.Info.Status == StatusSuperseded) {
+			current, err = last, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	if err := checkLabels(o.Labels); err != nil {
+		return nil, err
+	}
+	c = c.Clone()
+	vals, err = upgradeValues(c, current, vals, o.Values)
+	if err != nil {
+		return nil, err
+	}
+	caps, err := e.Target.Capabilities(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cluster's capabilities: %w", err)
+	}
+	res, err := render.Template(c, vals, render.Options{
+		ReleaseName:          o.Name,
+		Namespace:            o.Namespace,
+		Revision:             last.Version + 1,
+		IsUpgrade:            true,
+		Capabilities:         caps,
+		SubchartNotes:        o.SubchartNotes,
+		SkipSchemaValidation: o.SkipSchemaValidation,
+		Lookup:               o.Lookup,
+	})
+	if err != nil {
+		return nil, err
+	}
+	up := &Release{
+		Name:      o.Name,
+		Namespace: o.Namespace,
+		Chart:     StoredChart(c),
+		Config:    vals,
+		Manifest:  res.Manifest,
+		Hooks:     res.Hooks,
+		Version:   last.Version + 1,
+		Labels:    mergeLabels(last.Labels, o.Labels),
+		Info: &Info{
+			FirstDeployed: current.Info.FirstDeployed,
+			LastDeployed:  Time{Time: e.now()},
+			Status:        StatusPendingUpgrade,
+			Description:   "Preparing upgrade",
+			Notes:         res.Notes,
+		},
+	}
+	currentRes, err := e.Target.Build(ctx, current.Manifest, o.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", err)
+	}
+	target, err := e.Target.Build(ctx, up.Manifest, o.Namespace)
+	if err != nil {
+		return nil, fmt.Errorf("unable to build kubernetes objects from new release manifest: %w", err)
+	}
+	setOwnership(target, up.Name, up.Namespace)
+	if _, err := adoptable(ctx, e.Target, difference(target, currentRes), up.Name, up.Namespace, o.TakeOwnership); err != nil {
+		return nil, fmt.Errorf("Unable to continue with update: %w", err)
+	}
+	if dry {
+		up.Info.Description = "Dry run complete"
+		return up, nil
+	}
+	if err := e.Storage.Create(ctx, up); err != nil {
+		return nil, fmt.Errorf("recording release %q: %w", up.Name, err)
+	}
+	created, err := e.performUpgrade(ctx, up, current, currentRes, target, o)
+	if err != nil {
+		return e.failUpgrade(ctx, up, created, err, o)
+	}
+	return up, nil
+}
+
+func (e *Env) performUpgrade(ctx context.Context, up, current *Release, currentRes, target ResourceList, o UpgradeOptions) (ResourceList, error) {
+	if !o.NoHooks {
+		if err := e.runHooks(ctx, up, render.HookPreUpgrade, o.timeout()); err != nil {
+			return nil, fmt.Errorf("pre-upgrade hooks failed: %w", err)
+		}
+	}
+	result, err := e.Target.Update(ctx, currentRes, target, UpdateOptions{Force: o.Force, Keep: keepPolicy})
+	var created ResourceList
+	if result != nil {
+		created = result.Created
+	}
+	if err != nil {
+		return created, err
+	}
+	if o.Wait {
+		if err := e.wait(ctx, target, o.ApplyOptions); err != nil {
+			return created, err
+		}
+	}
+	if !o.NoHooks {
+		if err := e.runHooks(ctx, up, render.HookPostUpgrade, o.timeout()); err != nil {
+			return created, fmt.Errorf("post-upgrade hooks failed: %w", err)
+		}
+	}
+	current.Info.Status = StatusSuperseded
+	e.record(ctx, current)
+	up.Info.Status = StatusDeployed
+	up.Info.Description = "Upgrade complete"
+	if o.Description != "" {
+		up.Info.Description = o.Description
+	}
+	if err := e.Storage.Update(ctx, up); err != nil {
+		return nil, fmt.Errorf("recording release %q as deployed: %w", up.Name, err)
+	}
+	return nil, nil
+}
+
+func (e *Env) failUpgrade(ctx context.Context, up *Release, created ResourceList, cause error, o UpgradeOptions) (*Release, error) {
+	up.Info.Status = StatusFailed
+	up.Info.Description = fmt.Sprintf("Upgrade %q failed: %s", up.Name, cause)
+	e.record(ctx, up)
+	if o.CleanupOnFail && len(created) > 0 {
+		e.say(fmt.Sprintf("cleaning up %d resources the failed upgrade created", len(created)))
+		if _, errs := e.Target.Delete(ctx, created, DeleteOptions{}); len(errs) > 0 {
+			return up, fmt.Errorf("an error occurred while cleaning up resources. original upgrade error: %s: %w", cause, errors.Join(errs...))
+		}
+	}
+	if !o.Atomic {
+		return up, cause
+	}
+	e.say(fmt.Sprintf("upgrade of %q failed and --atomic is set: rolling back to the last successful revision", up.Name))
+	h, err := e.Storage.History(ctx, up.Name)
+	if err != nil {
+		return up, fmt.Errorf("an error occurred while finding last successful release. original upgrade error: %s: %w", cause, err)
+	}
+	target := 0
+	for _, r := range h {
+		if r.Info.Status == StatusDeployed || r.Info.Status == StatusSuperseded {
+			target = max(target, r.Version)
+		}
+	}
+	if target == 0 {
+		return up, fmt.Errorf("unable to find a previously successful release when attempting to rollback. original upgrade error: %w", cause)
+	}
+	ro := RollbackOptions{ApplyOptions: o.ApplyOptions, Name: up.Name, Namespace: up.Namespace, Revision: target}
+	ro.Wait, ro.Atomic, ro.Description = true, false, ""
+	if _, err := e.rollbackLocked(ctx, ro); err != nil {
+		return up, fmt.Errorf("an error occurred while rolling back the release. original upgrade error: %s: %w", cause, err)
+	}
+	return up, fmt.Errorf("release %s failed, and has been rolled back due to atomic being set: %w", up.Name, cause)
+}
+
+// recoverPending marks a revision left pending by a command that died
+// as failed, so that the next command can go on. It runs under the
+// release's lock, so no other pkg command is working on the release.
+func (e *Env) recoverPending(ctx context.Context, name, op string) error {
+	last, err := e.Storage.Last(ctx, name)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if !last.Info.Status.IsPending() {
+		return nil
+	}
+	was := last.Info.Status
+	last.Info.Status = StatusFailed
+	last.Info.Description = fmt.Sprintf("Interrupted: left %s by a command that did not finish (%s); marked failed by %s", was, last.Info.Description, op)
+	if err := e.Storage.Update(ctx, last); err != nil {
+		return fmt.Errorf("recovering revision %d of %q: %w", last.Version, name, err)
+	}
+	e.say(fmt.Sprintf("release %q: revision %d was left %s by a command that did not finish; marked it failed and going on", name, last.Version, was))
+	return nil
+}
+
+// difference returns the resources of a not in b (by kind, namespace and
+// name).
+func difference(a, b ResourceList) ResourceList {
+	type id struct{ group, kind, ns, name string }
+	have := map[id]bool{}
+	for _, r := range b {
+		have[id{r.GVK.Group, r.GVK.Kind, r.Namespace, r.Name}] = true
+	}
+	var out ResourceList
+	for _, r := range a {
+		if !have[id{r.GVK.Group, r.GVK.Kind, r.Namespace, r.Name}] {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// mergeLabels returns base with over applied; an empty value deletes.
+func mergeLabels(base, over map[string]string) map[string]string {
+	out := maps.Clone(base)
+	for k, v := range over {
+		if out == nil {
+			out = map[string]string{}
+		}
+		if v == "" || v == "null" {
+			delete(out, k)
+			continue
+		}
+		out[k] = v
+	}
+	return out
+}
