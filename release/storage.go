@@ -23,7 +23,8 @@ func NewStorage(d Driver) *Storage { return &Storage{Driver: d} }
 func (s *Storage) Get(ctx context.Context, name string, version int) (*Release, error) {
 	r, err := s.Driver.Get(ctx, Key(name, version))
 	if errors.Is(err, ErrNotFound) {
-		return nil, fmt.Errorf("release: %q revision %d: %w", name, version, ErrNotFound)
+		// Helm's message, which scripts match: "release: not found".
+		return nil, ErrNotFound
 	}
 	return r, err
 }
@@ -55,7 +56,7 @@ func (s *Storage) History(ctx context.Context, name string) ([]*Release, error) 
 	rs, err := s.Driver.Query(ctx, map[string]string{"name": name, "owner": "helm"})
 	if err != nil {
 		if errors.Is(err, ErrNotFound) {
-			return nil, fmt.Errorf("release: %q: %w", name, ErrNotFound)
+			return nil, ErrNotFound
 		}
 		return nil, err
 	}

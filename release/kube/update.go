@@ -1,0 +1,260 @@
+package kube
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"time"
+
+	jsonpatch "gopkg.in/evanphx/json-patch.v4"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/jsonmergepatch"
+	"k8s.io/apimachinery/pkg/util/mergepatch"
+	"k8s.io/apimachinery/pkg/util/strategicpatch"
+	"k8s.io/client-go/kubernetes/scheme"
+	"k8s.io/client-go/util/retry"
+
+	"pkg.dev/pkg/release"
+)
+
+// ResourcePolicyAnnotation is the annotation whose value KeepPolicy keeps
+// an object when a release drops or deletes it.
+const ResourcePolicyAnnotation = "helm.sh/resource-policy"
+
+// KeepPolicy is the value of ResourcePolicyAnnotation that keeps an object.
+const KeepPolicy = "keep"
+
+// recreateTimeout bounds how long a forced update waits for an object it
+// deleted to be gone before creating it again.
+const recreateTimeout = time.Minute
+
+// Update moves the cluster from original to target as Helm 3 does. Each
+// target object that is not live is created (stopping at the first
+// failure). Each live one is patched with a three-way merge of its
+// original (the previous manifest's object, else the live object), the
+// live object and the target: a strategic merge patch for the kinds
+// client-go's scheme knows, a JSON merge patch for the others; empty
+// patches are not sent. With opts.Force, objects are replaced instead
+// (PUT), and deleted and created again when the server refuses the
+// replacement (a changed immutable field). Patch failures do not stop the
+// other patches; they are returned together, and then nothing is deleted.
+// Finally the objects only in original are deleted, unless opts.Keep keeps
+// them or they carry helm.sh/resource-policy: keep.
+//
+// Like Helm, every live target object is listed as updated, changed or not.
+func (c *Client) Update(ctx context.Context, original, target release.ResourceList, opts release.UpdateOptions) (*release.ApplyResult, error) {
+	res := &release.ApplyResult{}
+	var errs []error
+	for _, t := range target {
+		live, err := c.live(ctx, t)
+		if err != nil {
+			return res, err
+		}
+		if live == nil {
+			if err := c.create(ctx, t); err != nil {
+				return res, err
+			}
+			res.Created = append(res.Created, t)
+			continue
+		}
+		base := baseline(live)
+		if o := find(original, t); o != nil {
+			base = o.Object
+		} else {
+			c.log.Debug("not in the previous release; the live object is the merge's original", "resource", t.String())
+		}
+		if err := c.update(ctx, t, base, live, opts.Force); err != nil {
+			if ctx.Err() != nil {
+				return res, err
+			}
+			errs = append(errs, err)
+		}
+		res.Updated = append(res.Updated, t)
+	}
+	if len(errs) > 0 {
+		return res, errors.Join(errs...)
+	}
+	for _, o := range original {
+		if find(target, o) != nil {
+			continue
+		}
+		if opts.Keep != nil && opts.Keep(o) {
+			c.log.Debug("keeping a resource dropped from the release", "resource", o.String())
+			continue
+		}
+		live, err := c.live(ctx, o)
+		if err != nil || live == nil {
+			c.log.Debug("not deleting a resource dropped from the release: cannot read it", "resource", o.String(), "error", err)
+			continue
+		}
+		if keeps(live) || keeps(o.Object) {
+			c.log.Debug("keeping a resource dropped from the release", "resource", o.String(), "annotation", ResourcePolicyAnnotation+"="+KeepPolicy)
+			continue
+		}
+		deleted, err := c.delete(ctx, o, metav1.DeletePropagationBackground)
+		if err != nil {
+			c.log.Warn("could not delete a resource dropped from the release", "resource", o.String(), "error", err)
+			continue
+		}
+		if deleted {
+			res.Deleted = append(res.Deleted, o)
+		}
+	}
+	return res, nil
+}
+
+// update brings one live object to the target.
+func (c *Client) update(ctx context.Context, t *release.Resource, original, live *unstructured.Unstructured, force bool) error {
+	if force {
+		return c.replace(ctx, t, live)
+	}
+	patch, pt, err := c.threeWayPatch(t, original, live)
+	if err != nil {
+		return fmt.Errorf("computing the patch of %s: %w", t, err)
+	}
+	if len(patch) == 0 || string(patch) == "{}" || noop(t, live, patch, pt) {
+		c.log.Debug("no changes", "resource", t.String())
+		return nil
+	}
+	c.log.Debug("patching", "resource", t.String(), "type", string(pt), "patch", string(patch))
+	if _, err := c.resourceClient(t).Patch(ctx, t.Name, pt, patch, metav1.PatchOptions{FieldManager: c.manager}); err != nil {
+		return fmt.Errorf("patching %s: %w", t, err)
+	}
+	return nil
+}
+
+// threeWayPatch computes the patch taking live to target given the
+// original: strategic for kinds with a Go type in client-go's scheme, JSON
+// merge otherwise.
+func (c *Client) threeWayPatch(t *release.Resource, original, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+	originalJSON, err := json.Marshal(original.Object)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding the previous object: %w", err)
+	}
+	targetJSON, err := json.Marshal(t.Object.Object)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding the new object: %w", err)
+	}
+	liveJSON, err := json.Marshal(live.Object)
+	if err != nil {
+		return nil, "", fmt.Errorf("encoding the live object: %w", err)
+	}
+	if typed, err := scheme.Scheme.New(t.GVK); err == nil {
+		pm, err := strategicpatch.NewPatchMetaFromStruct(typed)
+		if err != nil {
+			return nil, "", fmt.Errorf("reading the patch strategy of %s: %w", t.GVK, err)
+		}
+		patch, err := strategicpatch.CreateThreeWayMergePatch(originalJSON, targetJSON, liveJSON, pm, true)
+		return patch, types.StrategicMergePatchType, err
+	}
+	patch, err := jsonmergepatch.CreateThreeWayJSONMergePatch(originalJSON, targetJSON, liveJSON,
+		mergepatch.RequireKeyUnchanged("apiVersion"),
+		mergepatch.RequireKeyUnchanged("kind"),
+		mergepatch.RequireMetadataKeyUnchanged("name"),
+	)
+	if err != nil && mergepatch.IsPreconditionFailed(err) {
+		err = fmt.Errorf("%w: apiVersion, kind or name changed", err)
+	}
+	return patch, types.MergePatchType, err
+}
+
+// noop tells whether applying patch to live would change nothing: a
+// three-way patch may carry only ordering directives or deletions of
+// fields already gone, which need no request.
+func noop(t *release.Resource, live *unstructured.Unstructured, patch []byte, pt types.PatchType) bool {
+	liveJSON, err := json.Marshal(live.Object)
+	if err != nil {
+		return false
+	}
+	var out []byte
+	switch pt {
+	case types.StrategicMergePatchType:
+		typed, err := scheme.Scheme.New(t.GVK)
+		if err != nil {
+			return false
+		}
+		out, err = strategicpatch.StrategicMergePatch(liveJSON, patch, typed)
+		if err != nil {
+			return false
+		}
+	case types.MergePatchType:
+		out, err = jsonpatch.MergePatch(liveJSON, patch)
+		if err != nil {
+			return false
+		}
+	default:
+		return false
+	}
+	var before, after any
+	if json.Unmarshal(liveJSON, &before) != nil || json.Unmarshal(out, &after) != nil {
+		return false
+	}
+	return reflect.DeepEqual(before, after)
+}
+
+// replace puts the target in place of the live object (retrying when the
+// object changed meanwhile); when the server refuses the replacement (an
+// immutable field changed), it deletes the object, waits for it to be gone
+// and creates it again.
+func (c *Client) replace(ctx context.Context, t *release.Resource, live *unstructured.Unstructured) error {
+	rv := live.GetResourceVersion()
+	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		obj := t.Object.DeepCopy()
+		obj.SetResourceVersion(rv)
+		_, err := c.resourceClient(t).Update(ctx, obj, metav1.UpdateOptions{FieldManager: c.manager})
+		if apierrors.IsConflict(err) {
+			if fresh, gerr := c.live(ctx, t); gerr == nil && fresh != nil {
+				rv = fresh.GetResourceVersion()
+			}
+		}
+		return err
+	})
+	if err == nil {
+		c.log.Debug("replaced", "resource", t.String())
+		return nil
+	}
+	if !apierrors.IsInvalid(err) {
+		return fmt.Errorf("replacing %s: %w", t, err)
+	}
+	c.log.Debug("replacement refused; deleting and creating again", "resource", t.String(), "error", err)
+	if _, err := c.delete(ctx, t, metav1.DeletePropagationBackground); err != nil {
+		return fmt.Errorf("recreating %s: %w", t, err)
+	}
+	if err := c.waitForDelete(ctx, release.ResourceList{t}, recreateTimeout); err != nil {
+		return fmt.Errorf("recreating %s: %w", t, err)
+	}
+	return c.create(ctx, t)
+}
+
+// find returns the resource of list that is the same object as r (same
+// group, kind, namespace and name), nil if none.
+func find(list release.ResourceList, r *release.Resource) *release.Resource {
+	for _, x := range list {
+		if x.GVK.Group == r.GVK.Group && x.GVK.Kind == r.GVK.Kind && x.Namespace == r.Namespace && x.Name == r.Name {
+			return x
+		}
+	}
+	return nil
+}
+
+// keeps tells whether obj carries helm.sh/resource-policy: keep.
+func keeps(obj *unstructured.Unstructured) bool {
+	return obj != nil && obj.GetAnnotations()[ResourcePolicyAnnotation] == KeepPolicy
+}
+
+// baseline is the live object as the original of a merge when the
+// previous release did not have it: without the fields the server fills
+// in, which a patch must not try to remove.
+func baseline(live *unstructured.Unstructured) *unstructured.Unstructured {
+	b := live.DeepCopy()
+	for _, f := range []string{"uid", "resourceVersion", "generation", "creationTimestamp", "managedFields", "selfLink"} {
+		unstructured.RemoveNestedField(b.Object, "metadata", f)
+	}
+	unstructured.RemoveNestedField(b.Object, "status")
+	return b
+}
