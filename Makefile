@@ -17,10 +17,14 @@ all: build
 build:
 	$(GO) build -trimpath -ldflags "$(LDFLAGS)" -o $(BIN) ./cmd/pkg
 
-# The main job: render the example chart (installing it arrives with the
-# orchestrator and the release layer).
+# The main job: start the bundled orchestrator (unless it runs) and
+# install the example chart on it, as a release helm can read too. Run it
+# again to upgrade the release in place; `bin/pkg cluster down` stops it.
+KUBECONFIG_PKG = $$(./$(BIN) cluster kubeconfig --path)
 run: build
-	./$(BIN) template hello testdata/charts/hello
+	@./$(BIN) cluster status | grep -q running || ./$(BIN) cluster up
+	./$(BIN) upgrade --install hello testdata/charts/hello --kubeconfig "$(KUBECONFIG_PKG)"
+	./$(BIN) list --kubeconfig "$(KUBECONFIG_PKG)"
 
 helm-ref:
 	bash bench/helm-ref.sh "$(dir $(HELM_REF))"

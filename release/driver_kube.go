@@ -4,8 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -163,12 +166,31 @@ func (o *objects[T, L]) find(ctx context.Context, selector string, filter func(*
 	if err != nil {
 		return nil, fmt.Errorf("listing release %ss: %w", o.kind, err)
 	}
+	items := o.items(l)
+	// Records are gzip'd JSON of a whole chart: decode them on every core.
+	decoded := make([]*Release, len(items))
+	errs := make([]error, len(items))
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for w := 0; w < min(runtime.GOMAXPROCS(0), len(items)); w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				decoded[i], errs[i] = o.decode(items[i])
+			}
+		}()
+	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
 	var out []*Release
-	for _, obj := range o.items(l) {
-		r, err := o.decode(obj)
-		if err != nil {
+	for i, r := range decoded {
+		if errs[i] != nil {
 			if o.log != nil {
-				o.log.Warn("skipping a release record that does not decode", "driver", o.kind, "err", err)
+				o.log.Warn("skipping a release record that does not decode", "driver", o.kind, "err", errs[i])
 			}
 			continue
 		}
@@ -177,6 +199,35 @@ func (o *objects[T, L]) find(ctx context.Context, selector string, filter func(*
 		}
 	}
 	return out, nil
+}
+
+// last reads only the newest revision of a release: the records are
+// listed, and only the one with the highest version label is decoded.
+func (o *objects[T, L]) last(ctx context.Context, name string) (*Release, error) {
+	l, err := o.list(ctx, metav1.ListOptions{LabelSelector: labels.Set{"name": name, "owner": "helm"}.String()})
+	if err != nil {
+		return nil, fmt.Errorf("listing release %ss: %w", o.kind, err)
+	}
+	items := o.items(l)
+	// Newest first, by the version label; a record that does not decode is
+	// skipped for the next one, as History skips it.
+	sort.SliceStable(items, func(i, j int) bool {
+		_, li := o.body(items[i])
+		_, lj := o.body(items[j])
+		vi, _ := strconv.Atoi(li["version"])
+		vj, _ := strconv.Atoi(lj["version"])
+		return vi > vj
+	})
+	for _, it := range items {
+		r, err := o.decode(it)
+		if err == nil {
+			return r, nil
+		}
+		if o.log != nil {
+			o.log.Warn("skipping a release record that does not decode", "driver", o.kind, "err", err)
+		}
+	}
+	return nil, ErrNotFound
 }
 
 // Create writes a new record, labelled createdAt.
@@ -204,6 +255,17 @@ func (o *objects[T, L]) Update(ctx context.Context, key string, r *Release) erro
 	obj := o.build(key, body, storageLabels(r, "modifiedAt", strconv.FormatInt(o.now().Unix(), 10)))
 	if _, err := o.update(ctx, obj, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("updating %s %s: %w", o.kind, key, err)
+	}
+	return nil
+}
+
+// remove deletes a record without reading it.
+func (o *objects[T, L]) remove(ctx context.Context, key string) error {
+	if err := o.del(ctx, key, metav1.DeleteOptions{}); err != nil {
+		if apierrors.IsNotFound(err) {
+			return fmt.Errorf("%s %s: %w", o.kind, key, ErrNotFound)
+		}
+		return fmt.Errorf("deleting %s %s: %w", o.kind, key, err)
 	}
 	return nil
 }

@@ -2,8 +2,11 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"time"
+
+	"pkg.dev/pkg/render"
 )
 
 // Env is what every action works with: where history lives, the cluster,
@@ -57,5 +60,32 @@ func (e *Env) lock(ctx context.Context, namespace, name string) (func(), error) 
 	if e.Locker == nil {
 		return func() {}, nil
 	}
-	return e.Locker.Lock(ctx, namespace, name)
+	e.debug("taking the release lock", "namespace", namespace, "name", name)
+	unlock, err := e.Locker.Lock(ctx, namespace, name)
+	e.debug("release lock taken", "err", err)
+	return unlock, err
+}
+
+// lookup picks the lookup function a render uses: the caller's, else the
+// target's, except in a client dry run, which does not read the cluster.
+func (e *Env) lookup(ctx context.Context, given render.LookupFunc, dry DryRun) render.LookupFunc {
+	if given != nil || dry == DryRunClient {
+		return given
+	}
+	if l, ok := e.Target.(Looker); ok {
+		return l.Lookup(ctx)
+	}
+	return nil
+}
+
+// postRender runs the post-renderer, if any, over a manifest.
+func postRender(ctx context.Context, pr func(context.Context, string) (string, error), manifest string) (string, error) {
+	if pr == nil {
+		return manifest, nil
+	}
+	out, err := pr(ctx, manifest)
+	if err != nil {
+		return "", fmt.Errorf("error while running post render on files: %w", err)
+	}
+	return out, nil
 }

@@ -77,8 +77,13 @@ type InstallOptions struct {
 	SubchartNotes bool
 	// SkipSchemaValidation skips values.schema.json.
 	SkipSchemaValidation bool
-	// Lookup serves the templates' lookup function (nil: empty results).
+	// Lookup serves the templates' lookup function; nil means the
+	// target's (see Looker) unless DryRun is client, which renders
+	// without reading the cluster.
 	Lookup render.LookupFunc
+	// PostRender, if set, rewrites the rendered manifest (not the hooks)
+	// before it is applied and recorded, as Helm's --post-renderer.
+	PostRender func(ctx context.Context, manifest string) (string, error)
 }
 
 // Install installs chart c with the user's values as revision 1 of a new
@@ -131,9 +136,12 @@ func (e *Env) Install(ctx context.Context, c *chart.Chart, vals map[string]any, 
 		Capabilities:         caps,
 		SubchartNotes:        o.SubchartNotes,
 		SkipSchemaValidation: o.SkipSchemaValidation,
-		Lookup:               o.Lookup,
+		Lookup:               e.lookup(ctx, o.Lookup, o.DryRun),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if res.Manifest, err = postRender(ctx, o.PostRender, res.Manifest); err != nil {
 		return nil, err
 	}
 	now := Time{Time: e.now()}

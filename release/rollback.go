@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 
 	"pkg.dev/pkg/render"
 )
@@ -27,26 +28,34 @@ func (e *Env) Rollback(ctx context.Context, o RollbackOptions) (*Release, error)
 	if err := render.ValidateReleaseName(o.Name); err != nil {
 		return nil, fmt.Errorf("prepareRollback: Release name is invalid: %s", o.Name)
 	}
+	var h []*Release
 	if o.DryRun == DryRunNone {
 		unlock, err := e.lock(ctx, o.Namespace, o.Name)
 		if err != nil {
 			return nil, err
 		}
 		defer unlock()
-		if err := e.recoverPending(ctx, o.Name, "rollback"); err != nil {
+		if h, err = e.recoverPending(ctx, o.Name, "rollback"); err != nil {
 			return nil, err
 		}
+		if len(h) == 0 {
+			return nil, ErrNotFound
+		}
 	}
-	return e.rollbackLocked(ctx, o)
+	return e.rollbackLocked(ctx, o, h)
 }
 
-func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions) (*Release, error) {
+// rollbackLocked rolls back holding the lock; h is the history just read
+// (nil: read it).
+func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions, h []*Release) (*Release, error) {
 	if o.Revision < 0 {
 		return nil, errors.New("invalid release revision number")
 	}
-	h, err := e.Storage.History(ctx, o.Name)
-	if err != nil {
-		return nil, err
+	if h == nil {
+		var err error
+		if h, err = e.Storage.History(ctx, o.Name); err != nil {
+			return nil, err
+		}
 	}
 	current := h[len(h)-1]
 	want := o.Revision
@@ -85,19 +94,17 @@ func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions) (*Release, 
 	if o.DryRun != DryRunNone {
 		return target, nil
 	}
-	if err := e.Storage.Create(ctx, target); err != nil {
+	if err := e.Storage.CreateAfter(ctx, target, h); err != nil {
 		return nil, fmt.Errorf("recording release %q: %w", o.Name, err)
 	}
-	if err := e.performRollback(ctx, current, target, o); err != nil {
+	e.debug("rollback: revision recorded", "revision", target.Version)
+	if err := e.performRollback(ctx, current, target, h, o); err != nil {
 		return target, err
-	}
-	if err := e.Storage.Update(ctx, target); err != nil {
-		return target, fmt.Errorf("recording release %q as deployed: %w", o.Name, err)
 	}
 	return target, nil
 }
 
-func (e *Env) performRollback(ctx context.Context, current, target *Release, o RollbackOptions) error {
+func (e *Env) performRollback(ctx context.Context, current, target *Release, h []*Release, o RollbackOptions) error {
 	currentRes, err := e.Target.Build(ctx, current.Manifest, current.Namespace)
 	if err != nil {
 		return fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", err)
@@ -111,6 +118,7 @@ func (e *Env) performRollback(ctx context.Context, current, target *Release, o R
 			return err
 		}
 	}
+	e.debug("rollback: resources built", "current", len(currentRes), "target", len(targetRes))
 	setOwnership(targetRes, target.Name, target.Namespace)
 	result, err := e.Target.Update(ctx, currentRes, targetRes, UpdateOptions{Force: o.Force, Keep: keepPolicy})
 	if err != nil {
@@ -141,16 +149,30 @@ func (e *Env) performRollback(ctx context.Context, current, target *Release, o R
 			return err
 		}
 	}
-	h, err := e.Storage.History(ctx, target.Name)
-	if err != nil {
-		return err
-	}
+	// h was read under the lock: its deployed revisions are still the
+	// deployed ones. They are superseded while the new revision is marked
+	// deployed, in parallel: the incident path waits for as little as it
+	// can.
+	var superseded []*Release
 	for _, r := range h {
 		if r.Version != target.Version && r.Info.Status == StatusDeployed {
 			r.Info.Status = StatusSuperseded
-			e.record(ctx, r)
+			superseded = append(superseded, r)
 		}
 	}
+	var wg sync.WaitGroup
+	for _, r := range superseded {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			e.record(ctx, r)
+		}()
+	}
 	target.Info.Status = StatusDeployed
+	err = e.Storage.Update(ctx, target)
+	wg.Wait()
+	if err != nil {
+		return fmt.Errorf("recording release %q as deployed: %w", target.Name, err)
+	}
 	return nil
 }

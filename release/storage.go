@@ -33,7 +33,21 @@ func (s *Storage) Get(ctx context.Context, name string, version int) (*Release, 
 // at most MaxHistory remain with the new one.
 func (s *Storage) Create(ctx context.Context, r *Release) error {
 	if s.MaxHistory > 0 {
-		if err := s.prune(ctx, r.Name, s.MaxHistory-1); err != nil {
+		h, err := s.History(ctx, r.Name)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return err
+		}
+		return s.CreateAfter(ctx, r, h)
+	}
+	return s.Driver.Create(ctx, Key(r.Name, r.Version), r)
+}
+
+// CreateAfter is Create for a caller that has just read the release's
+// history h (oldest first) under the release's lock: it prunes from h
+// instead of reading the history again.
+func (s *Storage) CreateAfter(ctx context.Context, r *Release, h []*Release) error {
+	if s.MaxHistory > 0 {
+		if err := s.prune(ctx, h, s.MaxHistory-1); err != nil {
 			return err
 		}
 	}
@@ -50,6 +64,21 @@ func (s *Storage) Delete(ctx context.Context, name string, version int) (*Releas
 	return s.Driver.Delete(ctx, Key(name, version))
 }
 
+// remover is implemented by drivers that can delete a record without
+// reading it first.
+type remover interface {
+	remove(ctx context.Context, key string) error
+}
+
+// remove deletes a revision without returning it.
+func (s *Storage) remove(ctx context.Context, name string, version int) error {
+	if rm, ok := s.Driver.(remover); ok {
+		return rm.remove(ctx, Key(name, version))
+	}
+	_, err := s.Driver.Delete(ctx, Key(name, version))
+	return err
+}
+
 // History returns every revision of a release, oldest first; ErrNotFound
 // when there is none.
 func (s *Storage) History(ctx context.Context, name string) ([]*Release, error) {
@@ -64,8 +93,17 @@ func (s *Storage) History(ctx context.Context, name string) ([]*Release, error) 
 	return rs, nil
 }
 
+// lastReader is implemented by drivers that can read the newest revision
+// without decoding the others.
+type lastReader interface {
+	last(ctx context.Context, name string) (*Release, error)
+}
+
 // Last returns the newest revision of a release, whatever its status.
 func (s *Storage) Last(ctx context.Context, name string) (*Release, error) {
+	if lr, ok := s.Driver.(lastReader); ok {
+		return lr.last(ctx, name)
+	}
 	h, err := s.History(ctx, name)
 	if err != nil {
 		return nil, err
@@ -86,16 +124,9 @@ func (s *Storage) Deployed(ctx context.Context, name string) (*Release, error) {
 	return rs[len(rs)-1], nil
 }
 
-// prune deletes the oldest revisions of name until at most keep remain,
+// prune deletes the oldest revisions of h until at most keep remain,
 // never deleting the newest deployed one.
-func (s *Storage) prune(ctx context.Context, name string, keep int) error {
-	h, err := s.History(ctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
+func (s *Storage) prune(ctx context.Context, h []*Release, keep int) error {
 	if len(h) <= keep {
 		return nil
 	}
@@ -114,10 +145,20 @@ func (s *Storage) prune(ctx context.Context, name string, keep int) error {
 		if r.Version == deployed {
 			continue
 		}
-		if _, err := s.Delete(ctx, name, r.Version); err != nil && !errors.Is(err, ErrNotFound) {
-			return fmt.Errorf("pruning revision %d of %q: %w", r.Version, name, err)
+		if err := s.remove(ctx, r.Name, r.Version); err != nil && !errors.Is(err, ErrNotFound) {
+			return fmt.Errorf("pruning revision %d of %q: %w", r.Version, r.Name, err)
 		}
 		excess--
+	}
+	return nil
+}
+
+// lastDeployed returns the newest deployed revision of h, or nil.
+func lastDeployed(h []*Release) *Release {
+	for i := len(h) - 1; i >= 0; i-- {
+		if h[i].Info != nil && h[i].Info.Status == StatusDeployed {
+			return h[i]
+		}
 	}
 	return nil
 }

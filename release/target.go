@@ -137,3 +137,9 @@ type ResourceState struct {
 type ReadinessReporter interface {
 	Ready(ctx context.Context, list ResourceList) ([]ResourceState, error)
 }
+
+// Looker is implemented by targets that serve the templates' lookup
+// function from the cluster.
+type Looker interface {
+	Lookup(ctx context.Context) render.LookupFunc
+}

@@ -29,8 +29,12 @@ type UpgradeOptions struct {
 	SubchartNotes bool
 	// SkipSchemaValidation skips values.schema.json.
 	SkipSchemaValidation bool
-	// Lookup serves the templates' lookup function.
+	// Lookup serves the templates' lookup function; nil means the
+	// target's unless DryRun is client.
 	Lookup render.LookupFunc
+	// PostRender, if set, rewrites the rendered manifest before it is
+	// applied and recorded.
+	PostRender func(ctx context.Context, manifest string) (string, error)
 	// Install installs the release when it has no history (upgrade -i),
 	// with Install's options.
 	Install *InstallOptions
@@ -58,44 +62,48 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 			io := *o.Install
 			io.ApplyOptions = o.ApplyOptions
 			io.Name, io.Namespace = o.Name, o.Namespace
+			io.Lookup, io.PostRender = o.Lookup, o.PostRender
 			return e.Install(ctx, c, vals, io)
 		}
 	}
+	var h []*Release
 	if !dry {
 		unlock, err := e.lock(ctx, o.Namespace, o.Name)
 		if err != nil {
 			return nil, err
 		}
 		defer unlock()
-		if err := e.recoverPending(ctx, o.Name, "upgrade"); err != nil {
+		if h, err = e.recoverPending(ctx, o.Name, "upgrade"); err != nil {
+			return nil, err
+		}
+	} else {
+		var err error
+		if h, err = e.Storage.History(ctx, o.Name); err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, err
 		}
 	}
-	last, err := e.Storage.Last(ctx, o.Name)
-	if errors.Is(err, ErrNotFound) {
+	if len(h) == 0 {
 		return nil, fmt.Errorf("%q %w", o.Name, ErrNoDeployed)
 	}
-	if err != nil {
-		return nil, err
-	}
+	last := h[len(h)-1]
 	if last.Info.Status.IsPending() {
 		return nil, ErrInProgress
 	}
 	current := last
 	if last.Info.Status != StatusDeployed {
-		current, err = e.Storage.Deployed(ctx, o.Name)
-		if errors.Is(err, ErrNoDeployed) && (last.Info.Status == StatusFailed || last.Info.Status == StatusSuperseded) {
-			current, err = last, nil
-		}
-		if err != nil {
-			return nil, err
+		current = lastDeployed(h)
+		if current == nil {
+			if last.Info.Status != StatusFailed && last.Info.Status != StatusSuperseded {
+				return nil, fmt.Errorf("%q %w", o.Name, ErrNoDeployed)
+			}
+			current = last
 		}
 	}
 	if err := checkLabels(o.Labels); err != nil {
 		return nil, err
 	}
 	c = c.Clone()
-	vals, err = upgradeValues(c, current, vals, o.Values)
+	vals, err := upgradeValues(c, current, vals, o.Values)
 	if err != nil {
 		return nil, err
 	}
@@ -111,9 +119,12 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 		Capabilities:         caps,
 		SubchartNotes:        o.SubchartNotes,
 		SkipSchemaValidation: o.SkipSchemaValidation,
-		Lookup:               o.Lookup,
+		Lookup:               e.lookup(ctx, o.Lookup, o.DryRun),
 	})
 	if err != nil {
+		return nil, err
+	}
+	if res.Manifest, err = postRender(ctx, o.PostRender, res.Manifest); err != nil {
 		return nil, err
 	}
 	up := &Release{
@@ -149,7 +160,7 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 		up.Info.Description = "Dry run complete"
 		return up, nil
 	}
-	if err := e.Storage.Create(ctx, up); err != nil {
+	if err := e.Storage.CreateAfter(ctx, up, h); err != nil {
 		return nil, fmt.Errorf("recording release %q: %w", up.Name, err)
 	}
 	created, err := e.performUpgrade(ctx, up, current, currentRes, target, o)
@@ -225,34 +236,36 @@ func (e *Env) failUpgrade(ctx context.Context, up *Release, created ResourceList
 	}
 	ro := RollbackOptions{ApplyOptions: o.ApplyOptions, Name: up.Name, Namespace: up.Namespace, Revision: target}
 	ro.Wait, ro.Atomic, ro.Description = true, false, ""
-	if _, err := e.rollbackLocked(ctx, ro); err != nil {
+	if _, err := e.rollbackLocked(ctx, ro, nil); err != nil {
 		return up, fmt.Errorf("an error occurred while rolling back the release. original upgrade error: %s: %w", cause, err)
 	}
 	return up, fmt.Errorf("release %s failed, and has been rolled back due to atomic being set: %w", up.Name, cause)
 }
 
-// recoverPending marks a revision left pending by a command that died
-// as failed, so that the next command can go on. It runs under the
+// recoverPending reads the history of a release (oldest first; empty if
+// there is none) and marks a last revision left pending by a command that
+// died as failed, so that the next command can go on. It runs under the
 // release's lock, so no other pkg command is working on the release.
-func (e *Env) recoverPending(ctx context.Context, name, op string) error {
-	last, err := e.Storage.Last(ctx, name)
+func (e *Env) recoverPending(ctx context.Context, name, op string) ([]*Release, error) {
+	h, err := e.Storage.History(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return err
+		return nil, err
 	}
+	last := h[len(h)-1]
 	if !last.Info.Status.IsPending() {
-		return nil
+		return h, nil
 	}
 	was := last.Info.Status
 	last.Info.Status = StatusFailed
 	last.Info.Description = fmt.Sprintf("Interrupted: left %s by a command that did not finish (%s); marked failed by %s", was, last.Info.Description, op)
 	if err := e.Storage.Update(ctx, last); err != nil {
-		return fmt.Errorf("recovering revision %d of %q: %w", last.Version, name, err)
+		return nil, fmt.Errorf("recovering revision %d of %q: %w", last.Version, name, err)
 	}
 	e.say(fmt.Sprintf("release %q: revision %d was left %s by a command that did not finish; marked it failed and going on", name, last.Version, was))
-	return nil
+	return h, nil
 }
 
 // difference returns the resources of a not in b (by kind, namespace and

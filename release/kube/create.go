@@ -29,7 +29,8 @@ func (c *Client) create(ctx context.Context, r *release.Resource) error {
 	c.log.Debug("creating", "resource", r.String())
 	_, err := c.resourceClient(r).Create(ctx, r.Object, metav1.CreateOptions{FieldManager: c.manager})
 	if err != nil {
-		return fmt.Errorf("creating %s: %w", r, err)
+		// Helm's wording; the API's message names the kind and object.
+		return fmt.Errorf("failed to create resource: %w", err)
 	}
 	return nil
 }

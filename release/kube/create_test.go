@@ -59,7 +59,7 @@ metadata: {name: never}
 	if err == nil {
 		t.Fatal("Create succeeded over an existing object")
 	}
-	for _, w := range []string{`creating ConfigMap "taken" in namespace "default"`, "already exists"} {
+	for _, w := range []string{`failed to create resource: configmaps "taken" already exists`} {
 		if !strings.Contains(err.Error(), w) {
 			t.Errorf("error %q lacks %q", err, w)
 		}

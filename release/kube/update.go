@@ -123,7 +123,8 @@ func (c *Client) update(ctx context.Context, t *release.Resource, original, live
 	}
 	c.log.Debug("patching", "resource", t.String(), "type", string(pt), "patch", string(patch))
 	if _, err := c.resourceClient(t).Patch(ctx, t.Name, pt, patch, metav1.PatchOptions{FieldManager: c.manager}); err != nil {
-		return fmt.Errorf("patching %s: %w", t, err)
+		// Helm's wording.
+		return fmt.Errorf("cannot patch %q with kind %s: %w", t.Name, t.GVK.Kind, err)
 	}
 	return nil
 }

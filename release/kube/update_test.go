@@ -267,7 +267,7 @@ data: {a: "2"}
 	if err == nil {
 		t.Fatal("Update changed an immutable field without an error")
 	}
-	if !strings.Contains(err.Error(), `patching Service "svc" in namespace "default"`) || !strings.Contains(err.Error(), "clusterIP") {
+	if !strings.Contains(err.Error(), `cannot patch "svc" with kind Service: Service "svc" is invalid`) || !strings.Contains(err.Error(), "clusterIP") {
 		t.Errorf("error %q, want the resource and the API's message", err)
 	}
 	if v, _, _ := unstructured.NestedString(e.get(target[1]).Object, "data", "a"); v != "2" {

@@ -104,6 +104,16 @@ Environment variables read as Helm reads them:
 		newCompletionCmd(env),
 		newDocsCmd(env),
 		newClusterCmd(env),
+		newInstallCmd(env, g),
+		newUpgradeCmd(env, g),
+		newRollbackCmd(env, g),
+		newUninstallCmd(env, g),
+		newHistoryCmd(env, g),
+		newStatusCmd(env, g),
+		newListCmd(env, g),
+		newGetCmd(env, g),
+		newTestCmd(env, g),
+		newDiffCmd(env, g),
 	)
 	return root
 }

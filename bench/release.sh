@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Times the release commands of pkg and of upstream helm v3.22.0 (built as
+# ../shared/REFERENCE.md says, by bench/helm-ref.sh) in the same run,
+# against the same bundled orchestrator (`pkg cluster serve` on a
+# temporary data directory and a free port):
+#   install, upgrade and rollback of a 20-resource release, and
+#   history and status of a release with 100 revisions.
+# Each figure is the median wall time of RUNS runs of the whole command
+# (process start included), in milliseconds.
+#
+# Usage: bench/release.sh
+# Env:   PKG_BIN (default bin/pkg, rebuilt), HELM_BIN (default
+#        .cache/helm-ref/helm, built when missing), RUNS (default 10),
+#        REVISIONS (default 100).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PKG_BIN="${PKG_BIN:-bin/pkg}"
+HELM_BIN="${HELM_BIN:-.cache/helm-ref/helm}"
+RUNS="${RUNS:-10}"
+REVISIONS="${REVISIONS:-100}"
+
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/pkg-release-bench.XXXXXX")"
+server_pid=""
+cleanup() {
+  if [ -n "$server_pid" ] && kill -0 "$server_pid" 2>/dev/null; then
+    kill -TERM "$server_pid" 2>/dev/null || true
+    wait "$server_pid" 2>/dev/null || true
+  fi
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+
+mkdir -p "$(dirname "$PKG_BIN")"
+go build -o "$PKG_BIN" ./cmd/pkg
+[ -x "$HELM_BIN" ] || bash bench/helm-ref.sh "$(dirname "$HELM_BIN")" >&2
+
+# The chart: 5 ConfigMaps, 5 Secrets, 5 Services and 5 Deployments.
+chart="$tmp/bench20"
+mkdir -p "$chart/templates"
+printf 'apiVersion: v2\nname: bench20\nversion: 1.0.0\nappVersion: "1"\n' >"$chart/Chart.yaml"
+printf 'rev: 0\nreplicas: 1\n' >"$chart/values.yaml"
+cat >"$chart/templates/all.yaml" <<'YAML'
+{{- range $i := until 5 }}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: {{ $.Release.Name }}-cm-{{ $i }}
+data:
+  rev: {{ $.Values.rev | quote }}
+---
+apiVersion: v1
+kind: Secret
+metadata:
+  name: {{ $.Release.Name }}-secret-{{ $i }}
+stringData:
+  rev: {{ $.Values.rev | quote }}
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ $.Release.Name }}-svc-{{ $i }}
+spec:
+  selector: {app: {{ $.Release.Name }}-{{ $i }}}
+  ports: [{port: 80, targetPort: 8080}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ $.Release.Name }}-deploy-{{ $i }}
+spec:
+  replicas: {{ $.Values.replicas }}
+  selector:
+    matchLabels: {app: {{ $.Release.Name }}-{{ $i }}}
+  template:
+    metadata:
+      labels: {app: {{ $.Release.Name }}-{{ $i }}}
+      annotations: {rev: {{ $.Values.rev | quote }}}
+    spec:
+      containers:
+        - name: web
+          image: busybox:1.36
+          args: ["httpd", "-f", "-p", "8080"]
+{{- end }}
+YAML
+
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+data="$tmp/data"
+"$PKG_BIN" cluster serve --data-dir "$data" --port "$port" 2>"$tmp/serve.log" &
+server_pid=$!
+for _ in $(seq 1 200); do
+  "$PKG_BIN" cluster kubeconfig --data-dir "$data" >"$tmp/kubeconfig" 2>/dev/null && \
+    KUBECONFIG="$tmp/kubeconfig" "$PKG_BIN" list >/dev/null 2>&1 && break
+  sleep 0.05
+done
+export KUBECONFIG="$tmp/kubeconfig" HELM_CACHE_HOME="$tmp/hc" HELM_CONFIG_HOME="$tmp/hcfg" HELM_DATA_HOME="$tmp/hd"
+
+now_ms() { date +%s%3N; }
+# median of the numbers on standard input
+median() { sort -n | awk '{a[NR]=$1} END {if (NR%2) print a[(NR+1)/2]; else print (a[NR/2]+a[NR/2+1])/2}'; }
+# time_runs FILE CMD... : run CMD RUNS times, appending each duration (ms)
+time_once() { local s e; s=$(now_ms); "$@" >/dev/null; e=$(now_ms); echo $((e - s)); }
+
+declare -A result
+bench_tool() {
+  local tool="$1" bin="$2" ns="$3" t
+  "$bin" install warm "$chart" -n "$ns" --create-namespace >/dev/null
+  : >"$tmp/$tool.install"; : >"$tmp/$tool.upgrade"; : >"$tmp/$tool.rollback"
+  for i in $(seq 1 "$RUNS"); do
+    time_once "$bin" install "r$i" "$chart" -n "$ns" >>"$tmp/$tool.install"
+    time_once "$bin" upgrade "r$i" "$chart" -n "$ns" --set rev=1 >>"$tmp/$tool.upgrade"
+    time_once "$bin" rollback "r$i" 1 -n "$ns" >>"$tmp/$tool.rollback"
+  done
+  result[$tool.install]=$(median <"$tmp/$tool.install")
+  result[$tool.upgrade]=$(median <"$tmp/$tool.upgrade")
+  result[$tool.rollback]=$(median <"$tmp/$tool.rollback")
+
+  "$bin" install deep "$chart" -n "$ns" >/dev/null
+  for i in $(seq 2 "$REVISIONS"); do
+    "$bin" upgrade deep "$chart" -n "$ns" --history-max 0 --set rev="$i" >/dev/null
+  done
+  : >"$tmp/$tool.history"; : >"$tmp/$tool.status"
+  for _ in $(seq 1 "$RUNS"); do
+    time_once "$bin" history deep -n "$ns" >>"$tmp/$tool.history"
+    time_once "$bin" status deep -n "$ns" >>"$tmp/$tool.status"
+  done
+  result[$tool.history]=$(median <"$tmp/$tool.history")
+  result[$tool.status]=$(median <"$tmp/$tool.status")
+  [ "$("$bin" history deep -n "$ns" --max 1000 | tail -n +2 | wc -l)" = "$REVISIONS" ] || { echo "$tool kept the wrong number of revisions" >&2; exit 1; }
+}
+
+echo "== machine: $(nproc) cores, $(uname -sr), $(go version | awk '{print $3}'), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== $("$HELM_BIN" version --short) vs pkg $("$PKG_BIN" version --short); $RUNS runs each, median ms"
+bench_tool helm "$HELM_BIN" helm-bench
+bench_tool pkg "$PKG_BIN" pkg-bench
+printf '%-28s %8s %8s %8s\n' "command" "helm" "pkg" "speedup"
+for op in install upgrade rollback history status; do
+  h=${result[helm.$op]} p=${result[pkg.$op]}
+  label="$op"
+  case $op in install|upgrade|rollback) label="$op (20 resources)";; *) label="$op ($REVISIONS revisions)";; esac
+  printf '%-28s %8s %8s %7.2fx\n' "$label" "$h" "$p" "$(awk -v h="$h" -v p="$p" 'BEGIN {print h/p}')"
+done
