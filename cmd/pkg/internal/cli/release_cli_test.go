@@ -238,3 +238,62 @@ func TestDiff(t *testing.T) {
 		t.Errorf("history --diff:\n%s%s", out.stdout, out.stderr)
 	}
 }
+
+// TestHelmAndPkgShareReleases: on one cluster, helm upgrades and rolls
+// back a release pkg installed, and pkg upgrades, rolls back and
+// uninstalls one helm installed, with Secrets and with ConfigMaps storage.
+func TestHelmAndPkgShareReleases(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the reference helm binary")
+	}
+	helmRef(t)
+	hello := filepath.Join(chartsDir(t), "hello")
+	for _, driver := range []string{"secret", "configmap"} {
+		t.Run(driver, func(t *testing.T) {
+			tc := testcluster.Start(t)
+			sb := newSandbox(t)
+			sb["KUBECONFIG"] = tc.Kubeconfig
+			sb["HELM_DRIVER"] = driver
+			pkg := func(args ...string) outcome {
+				t.Helper()
+				o := runPkg(t, sb, "", args...)
+				if o.code != 0 {
+					t.Fatalf("pkg %v: %s", args, o.stderr)
+				}
+				return o
+			}
+			helm := func(args ...string) outcome {
+				t.Helper()
+				o := runHelm(t, sb, t.TempDir(), "", args...)
+				if o.code != 0 {
+					t.Fatalf("helm %v: %s", args, o.stderr)
+				}
+				return o
+			}
+			pkg("install", "a", hello, "--set", "message=one")
+			helm("upgrade", "a", hello, "--reuse-values", "--set", "replicaCount=2")
+			pkg("upgrade", "a", hello, "--reuse-values", "--set", "message=three")
+			helm("rollback", "a", "1")
+			if got := pkg("get", "values", "a", "-o", "json").stdout; got != "{\"message\":\"one\"}\n" {
+				t.Errorf("values after helm's rollback: %s", got)
+			}
+			hist := helm("history", "a", "-o", "json").stdout
+			for _, want := range []string{`"revision":4`, `"description":"Rollback to 1"`, `"status":"deployed"`} {
+				if !strings.Contains(hist, want) {
+					t.Errorf("helm history lacks %s:\n%s", want, hist)
+				}
+			}
+
+			helm("install", "b", hello)
+			pkg("upgrade", "b", hello, "--set", "message=two")
+			pkg("rollback", "b")
+			if got := helm("status", "b", "-o", "json").stdout; !strings.Contains(got, `"version":3`) || !strings.Contains(got, `"description":"Rollback to 1"`) {
+				t.Errorf("helm status after pkg's rollback:\n%s", got)
+			}
+			pkg("uninstall", "b")
+			if got := helm("list", "-a", "-q").stdout; got != "a\n" {
+				t.Errorf("helm list after pkg uninstall: %q", got)
+			}
+		})
+	}
+}
