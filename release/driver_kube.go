@@ -37,14 +37,8 @@ func NewSecretsDriver(c corev1client.CoreV1Interface, namespace string, now func
 		create: api.Create,
 		update: api.Update,
 		del:    api.Delete,
-		items: func(l *corev1.SecretList) []*corev1.Secret {
-			out := make([]*corev1.Secret, len(l.Items))
-			for i := range l.Items {
-				out[i] = &l.Items[i]
-			}
-			return out
-		},
-		body: func(s *corev1.Secret) (string, map[string]string) { return string(s.Data["release"]), s.Labels },
+		items:  func(l *corev1.SecretList) []*corev1.Secret { return pointers(l.Items) },
+		body:   func(s *corev1.Secret) (string, map[string]string) { return string(s.Data["release"]), s.Labels },
 		build: func(key, body string, lbs map[string]string) *corev1.Secret {
 			return &corev1.Secret{
 				ObjectMeta: metav1.ObjectMeta{Name: key, Labels: lbs},
@@ -71,14 +65,8 @@ func NewConfigMapsDriver(c corev1client.CoreV1Interface, namespace string, now f
 		create: api.Create,
 		update: api.Update,
 		del:    api.Delete,
-		items: func(l *corev1.ConfigMapList) []*corev1.ConfigMap {
-			out := make([]*corev1.ConfigMap, len(l.Items))
-			for i := range l.Items {
-				out[i] = &l.Items[i]
-			}
-			return out
-		},
-		body: func(m *corev1.ConfigMap) (string, map[string]string) { return m.Data["release"], m.Labels },
+		items:  func(l *corev1.ConfigMapList) []*corev1.ConfigMap { return pointers(l.Items) },
+		body:   func(m *corev1.ConfigMap) (string, map[string]string) { return m.Data["release"], m.Labels },
 		build: func(key, body string, lbs map[string]string) *corev1.ConfigMap {
 			return &corev1.ConfigMap{
 				ObjectMeta: metav1.ObjectMeta{Name: key, Labels: lbs},
@@ -86,6 +74,15 @@ func NewConfigMapsDriver(c corev1client.CoreV1Interface, namespace string, now f
 			}
 		},
 	}}
+}
+
+// pointers returns a pointer to each element of items.
+func pointers[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }
 
 var (

@@ -73,6 +73,11 @@ type InstallOptions struct {
 	Replace bool
 	// Labels are the release's own labels, kept with its records.
 	Labels map[string]string
+	RenderOptions
+}
+
+// RenderOptions are how install and upgrade render the chart.
+type RenderOptions struct {
 	// SubchartNotes renders the NOTES.txt of subcharts too.
 	SubchartNotes bool
 	// SkipSchemaValidation skips values.schema.json.
@@ -84,6 +89,32 @@ type InstallOptions struct {
 	// PostRender, if set, rewrites the rendered manifest (not the hooks)
 	// before it is applied and recorded, as Helm's --post-renderer.
 	PostRender func(ctx context.Context, manifest string) (string, error)
+}
+
+// render renders revision rev of a release with the cluster's
+// capabilities, then post-renders its manifest.
+func (e *Env) render(ctx context.Context, c *chart.Chart, vals map[string]any, name, namespace string, rev int, dry DryRun, ro RenderOptions) (*render.Result, error) {
+	caps, err := e.Target.Capabilities(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("reading the cluster's capabilities: %w", err)
+	}
+	res, err := render.Template(c, vals, render.Options{
+		ReleaseName:          name,
+		Namespace:            namespace,
+		Revision:             rev,
+		IsUpgrade:            rev > 1,
+		Capabilities:         caps,
+		SubchartNotes:        ro.SubchartNotes,
+		SkipSchemaValidation: ro.SkipSchemaValidation,
+		Lookup:               e.lookup(ctx, ro.Lookup, dry),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if res.Manifest, err = postRender(ctx, ro.PostRender, res.Manifest); err != nil {
+		return nil, err
+	}
+	return res, nil
 }
 
 // Install installs chart c with the user's values as revision 1 of a new
@@ -125,23 +156,8 @@ func (e *Env) Install(ctx context.Context, c *chart.Chart, vals map[string]any, 
 			}
 		}
 	}
-	caps, err := e.Target.Capabilities(ctx)
+	res, err := e.render(ctx, c, vals, o.Name, o.Namespace, 1, o.DryRun, o.RenderOptions)
 	if err != nil {
-		return nil, fmt.Errorf("reading the cluster's capabilities: %w", err)
-	}
-	res, err := render.Template(c, vals, render.Options{
-		ReleaseName:          o.Name,
-		Namespace:            o.Namespace,
-		Revision:             1,
-		Capabilities:         caps,
-		SubchartNotes:        o.SubchartNotes,
-		SkipSchemaValidation: o.SkipSchemaValidation,
-		Lookup:               e.lookup(ctx, o.Lookup, o.DryRun),
-	})
-	if err != nil {
-		return nil, err
-	}
-	if res.Manifest, err = postRender(ctx, o.PostRender, res.Manifest); err != nil {
 		return nil, err
 	}
 	now := Time{Time: e.now()}

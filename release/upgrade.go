@@ -25,16 +25,7 @@ type UpgradeOptions struct {
 	// Labels are merged over the previous revision's labels; an empty
 	// value deletes a label.
 	Labels map[string]string
-	// SubchartNotes renders the NOTES.txt of subcharts too.
-	SubchartNotes bool
-	// SkipSchemaValidation skips values.schema.json.
-	SkipSchemaValidation bool
-	// Lookup serves the templates' lookup function; nil means the
-	// target's unless DryRun is client.
-	Lookup render.LookupFunc
-	// PostRender, if set, rewrites the rendered manifest before it is
-	// applied and recorded.
-	PostRender func(ctx context.Context, manifest string) (string, error)
+	RenderOptions
 	// Install installs the release when it has no history (upgrade -i),
 	// with Install's options.
 	Install *InstallOptions
@@ -62,7 +53,7 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 			io := *o.Install
 			io.ApplyOptions = o.ApplyOptions
 			io.Name, io.Namespace = o.Name, o.Namespace
-			io.Lookup, io.PostRender = o.Lookup, o.PostRender
+			io.RenderOptions = o.RenderOptions
 			return e.Install(ctx, c, vals, io)
 		}
 	}
@@ -107,24 +98,8 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 	if err != nil {
 		return nil, err
 	}
-	caps, err := e.Target.Capabilities(ctx)
+	res, err := e.render(ctx, c, vals, o.Name, o.Namespace, last.Version+1, o.DryRun, o.RenderOptions)
 	if err != nil {
-		return nil, fmt.Errorf("reading the cluster's capabilities: %w", err)
-	}
-	res, err := render.Template(c, vals, render.Options{
-		ReleaseName:          o.Name,
-		Namespace:            o.Namespace,
-		Revision:             last.Version + 1,
-		IsUpgrade:            true,
-		Capabilities:         caps,
-		SubchartNotes:        o.SubchartNotes,
-		SkipSchemaValidation: o.SkipSchemaValidation,
-		Lookup:               e.lookup(ctx, o.Lookup, o.DryRun),
-	})
-	if err != nil {
-		return nil, err
-	}
-	if res.Manifest, err = postRender(ctx, o.PostRender, res.Manifest); err != nil {
 		return nil, err
 	}
 	up := &Release{

@@ -72,21 +72,12 @@ func newDiffCmd(env Env, g *globalOptions) *cobra.Command {
 func newDiffUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 	a := &applyFlags{}
 	d := &diffOptions{}
-	var resetValues, reuseValues, resetThenReuse bool
+	var values valuesModeFlags
 	cmd := &cobra.Command{
 		Use:   "upgrade [RELEASE] [CHART]",
 		Short: "show what an upgrade would change",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			mode := release.ValuesDefault
-			switch {
-			case resetValues:
-				mode = release.ValuesReset
-			case reuseValues:
-				mode = release.ValuesReuse
-			case resetThenReuse:
-				mode = release.ValuesResetThenReuse
-			}
 			ch, vals, err := a.loadChart(env, args[1])
 			if err != nil {
 				return err
@@ -107,10 +98,9 @@ func newDiffUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 			}
 			ao := a.applyOptions(release.DryRunServer)
 			o := release.UpgradeOptions{
-				ApplyOptions: ao, Name: args[0], Namespace: conn.namespace, Values: mode,
-				TakeOwnership: a.takeOwnership, SubchartNotes: a.subNotes, SkipSchemaValidation: a.skipSchema,
-				PostRender: a.postRender(),
-				Install:    &release.InstallOptions{SkipCRDs: a.skipCRDs, TakeOwnership: a.takeOwnership},
+				ApplyOptions: ao, Name: args[0], Namespace: conn.namespace, Values: values.mode(),
+				TakeOwnership: a.takeOwnership, RenderOptions: a.renderOptions(),
+				Install: &release.InstallOptions{SkipCRDs: a.skipCRDs, TakeOwnership: a.takeOwnership},
 			}
 			up, err := re.Upgrade(ctx, ch, vals, o)
 			if err != nil {
@@ -124,9 +114,7 @@ func newDiffUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 		},
 	}
 	a.addFlags(cmd.Flags(), env, "upgrade")
-	cmd.Flags().BoolVar(&resetValues, "reset-values", false, "when upgrading, reset the values to the ones built into the chart")
-	cmd.Flags().BoolVar(&reuseValues, "reuse-values", false, "when upgrading, reuse the last release's values and merge in any overrides from the command line via --set and -f")
-	cmd.Flags().BoolVar(&resetThenReuse, "reset-then-reuse-values", false, "when upgrading, reset the values to the ones built into the chart, apply the last release's values and merge in any overrides")
+	values.addFlags(cmd.Flags())
 	d.addFlags(cmd)
 	return cmd
 }

@@ -123,6 +123,34 @@ func (a *applyFlags) unsupported() error {
 	return nil
 }
 
+// renderOptions are the release layer's render options from the flags.
+func (a *applyFlags) renderOptions() release.RenderOptions {
+	return release.RenderOptions{SubchartNotes: a.subNotes, SkipSchemaValidation: a.skipSchema, PostRender: a.postRender()}
+}
+
+// valuesModeFlags are upgrade's flags that say how the previous values
+// carry over.
+type valuesModeFlags struct{ reset, reuse, resetThenReuse bool }
+
+func (v *valuesModeFlags) addFlags(f *pflag.FlagSet) {
+	f.BoolVar(&v.reset, "reset-values", false, "when upgrading, reset the values to the ones built into the chart")
+	f.BoolVar(&v.reuse, "reuse-values", false, "when upgrading, reuse the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' is specified, this is ignored")
+	f.BoolVar(&v.resetThenReuse, "reset-then-reuse-values", false, "when upgrading, reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")
+}
+
+// mode resolves the flags in Helm's precedence.
+func (v *valuesModeFlags) mode() release.ValuesMode {
+	switch {
+	case v.reset:
+		return release.ValuesReset
+	case v.reuse:
+		return release.ValuesReuse
+	case v.resetThenReuse:
+		return release.ValuesResetThenReuse
+	}
+	return release.ValuesDefault
+}
+
 // postRender returns the --post-renderer as the release layer takes it.
 func (a *applyFlags) postRender() func(context.Context, string) (string, error) {
 	if a.postRenderer.path == "" {
@@ -211,17 +239,15 @@ func runInstall(cmd *cobra.Command, env Env, g *globalOptions, a *applyFlags, na
 		return nil, err
 	}
 	return re.Install(cmd.Context(), ch, vals, release.InstallOptions{
-		ApplyOptions:         a.applyOptions(dry),
-		Name:                 name,
-		Namespace:            conn.namespace,
-		CreateNamespace:      a.createNamespace,
-		SkipCRDs:             a.skipCRDs,
-		TakeOwnership:        a.takeOwnership,
-		Replace:              replace,
-		Labels:               a.labels,
-		SubchartNotes:        a.subNotes,
-		SkipSchemaValidation: a.skipSchema,
-		PostRender:           a.postRender(),
+		ApplyOptions:    a.applyOptions(dry),
+		Name:            name,
+		Namespace:       conn.namespace,
+		CreateNamespace: a.createNamespace,
+		SkipCRDs:        a.skipCRDs,
+		TakeOwnership:   a.takeOwnership,
+		Replace:         replace,
+		Labels:          a.labels,
+		RenderOptions:   a.renderOptions(),
 	})
 }
 

@@ -28,7 +28,8 @@ once.
 
 func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 	a := &applyFlags{}
-	var install, resetValues, reuseValues, resetThenReuse, cleanupOnFail bool
+	var values valuesModeFlags
+	var install, cleanupOnFail bool
 	var historyMax int
 	cmd := &cobra.Command{
 		Use:   "upgrade [RELEASE] [CHART]",
@@ -43,15 +44,6 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			mode := release.ValuesDefault
-			switch {
-			case resetValues:
-				mode = release.ValuesReset
-			case reuseValues:
-				mode = release.ValuesReuse
-			case resetThenReuse:
-				mode = release.ValuesResetThenReuse
-			}
 			ch, vals, err := a.loadChart(env, args[1])
 			if err != nil {
 				return err
@@ -62,16 +54,14 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 			}
 			re.Storage.MaxHistory = historyMax
 			o := release.UpgradeOptions{
-				ApplyOptions:         a.applyOptions(dry),
-				Name:                 args[0],
-				Namespace:            conn.namespace,
-				Values:               mode,
-				CleanupOnFail:        cleanupOnFail,
-				TakeOwnership:        a.takeOwnership,
-				Labels:               a.labels,
-				SubchartNotes:        a.subNotes,
-				SkipSchemaValidation: a.skipSchema,
-				PostRender:           a.postRender(),
+				ApplyOptions:  a.applyOptions(dry),
+				Name:          args[0],
+				Namespace:     conn.namespace,
+				Values:        values.mode(),
+				CleanupOnFail: cleanupOnFail,
+				TakeOwnership: a.takeOwnership,
+				Labels:        a.labels,
+				RenderOptions: a.renderOptions(),
 			}
 			installing := false
 			if install {
@@ -83,7 +73,7 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 				}
 				o.Install = &release.InstallOptions{
 					CreateNamespace: a.createNamespace, SkipCRDs: a.skipCRDs, TakeOwnership: a.takeOwnership,
-					Labels: a.labels, SubchartNotes: a.subNotes, SkipSchemaValidation: a.skipSchema,
+					Labels: a.labels,
 				}
 			}
 			rel, err := re.Upgrade(cmd.Context(), ch, vals, o)
@@ -102,9 +92,7 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 	f := cmd.Flags()
 	a.addFlags(f, env, "upgrade")
 	f.BoolVarP(&install, "install", "i", false, "if a release by this name doesn't already exist, run an install")
-	f.BoolVar(&resetValues, "reset-values", false, "when upgrading, reset the values to the ones built into the chart")
-	f.BoolVar(&reuseValues, "reuse-values", false, "when upgrading, reuse the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' is specified, this is ignored")
-	f.BoolVar(&resetThenReuse, "reset-then-reuse-values", false, "when upgrading, reset the values to the ones built into the chart, apply the last release's values and merge in any overrides from the command line via --set and -f. If '--reset-values' or '--reuse-values' is specified, this is ignored")
+	values.addFlags(f)
 	f.BoolVar(&cleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this upgrade when upgrade fails")
 	f.IntVar(&historyMax, "history-max", 10, "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	return cmd
