@@ -31,6 +31,8 @@ type crdRegistry struct {
 	mu   sync.RWMutex
 	list []Resource
 	byGV map[string]map[string]*Resource
+	// schemas keeps the custom resources' schemas by fingerprint.
+	schemas schemaCache
 }
 
 // snapshot returns the current resources and their index by
@@ -104,7 +106,7 @@ func (s *Server) loadCRDs(ctx context.Context) error {
 	sort.Slice(items, func(i, j int) bool { return str(items[i], "metadata", "name") < str(items[j], "metadata", "name") })
 	var list []Resource
 	for _, o := range items {
-		list = append(list, crdResources(o)...)
+		list = append(list, crdResources(o, &s.crds.schemas)...)
 	}
 	s.crds.set(list)
 	return nil
@@ -119,7 +121,7 @@ func (s *Server) afterWrite(ctx context.Context, res *Resource, o object, delete
 		return
 	}
 	if deleted {
-		if crs := crdResources(o); len(crs) > 0 {
+		if crs := crdResources(o, nil); len(crs) > 0 {
 			if err := s.deleteAll(ctx, &crs[0]); err != nil {
 				s.log.Error("deleting custom resources", "crd", str(o, "metadata", "name"), "err", err)
 			}
@@ -145,8 +147,9 @@ func (s *Server) deleteAll(ctx context.Context, res *Resource) error {
 }
 
 // crdResources returns one resource per served version of the
-// CustomResourceDefinition o.
-func crdResources(o object) []Resource {
+// CustomResourceDefinition o, with the version's schema from schemas
+// (none when schemas is nil).
+func crdResources(o object, schemas *schemaCache) []Resource {
 	spec := mapOf(o, "spec")
 	names := mapOf(spec, "names")
 	var out []Resource
@@ -166,6 +169,9 @@ func crdResources(o object) []Resource {
 			Status:     mapOf(v, "subresources", "status") != nil,
 			Printer:    crdPrinter(slice(v, "additionalPrinterColumns")),
 		}
+		if schemas != nil {
+			r.custom = schemas.get(mapOf(v, "schema", "openAPIV3Schema"))
+		}
 		if sc := mapOf(v, "subresources", "scale"); sc != nil &&
 			str(sc, "specReplicasPath") == ".spec.replicas" && str(sc, "statusReplicasPath") == ".status.replicas" {
 			r.Scale = true
@@ -174,6 +180,9 @@ func crdResources(o object) []Resource {
 			continue
 		}
 		out = append(out, r)
+	}
+	for i := range out {
+		out[i].otherVersions = len(out) > 1
 	}
 	// Versions in Kubernetes' priority order (v1, v1beta1, v1alpha1):
 	// discovery lists them so, the first preferred.

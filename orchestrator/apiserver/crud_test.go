@@ -249,8 +249,8 @@ func TestPatch(t *testing.T) {
 		t.Errorf("patch with stale resourceVersion: %v", err)
 	}
 	_, err = deps.Patch(ctx, "web", types.ApplyPatchType, []byte(`{}`), metav1.PatchOptions{FieldManager: "x"})
-	if !apierrors.IsUnsupportedMediaType(err) {
-		t.Errorf("apply patch: %v", err)
+	if !apierrors.IsBadRequest(err) || !strings.Contains(err.Error(), "invalid object type") {
+		t.Errorf("apply patch without apiVersion and kind: %v", err)
 	}
 	_, err = deps.Patch(ctx, "missing", types.MergePatchType, []byte(`{}`), metav1.PatchOptions{})
 	if !apierrors.IsNotFound(err) {

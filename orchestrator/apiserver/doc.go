@@ -13,8 +13,16 @@
 // JSON with the CRD's names, scope, status and scale subresources and
 // printer columns, from the moment it is written (and, after a restart,
 // from the store). Its status says Established and NamesAccepted at once;
-// deleting it deletes its objects. Custom resources are not validated
-// against the CRD's schema, nor converted between versions.
+// deleting it deletes its objects. Custom resources are checked against
+// their version's structural openAPIV3Schema as kube-apiserver checks
+// them (crdschema.go): unknown fields are pruned (kept under
+// x-kubernetes-preserve-unknown-fields) with a warning, or refused with
+// fieldValidation=Strict; the schema's defaults are set; violations are
+// a 422 Invalid with one cause per field. CEL rules (x-kubernetes-
+// validations) are not evaluated. Versions convert as with the None
+// strategy: an object is stored as written and read through any served
+// version with that version's apiVersion; conversion webhooks are not
+// called.
 //
 // Objects are kept as JSON under keys of the form
 // /registry/GROUP/RESOURCE/NAMESPACE/NAME (the core group has no GROUP
@@ -25,11 +33,30 @@
 // # Requests
 //
 // The REST verbs get, list, watch, create, update, patch (JSON patch, JSON
-// merge patch, strategic merge patch), delete and deletecollection are served
-// for every resource, with the status subresource (and scale where the table
-// says so). Lists take label and field selectors and limit/continue; watches
-// stream newline-delimited JSON WatchEvents, send bookmarks when asked and
-// support sendInitialEvents. Every error crosses the API as a metav1.Status
+// merge patch, strategic merge patch, server-side apply), delete and
+// deletecollection are served for every resource, with the status
+// subresource (and scale where the table says so). Lists take label and
+// field selectors and limit/continue (with remainingItemCount when no
+// selector filters); watches stream newline-delimited JSON WatchEvents,
+// send bookmarks when asked and support sendInitialEvents.
+//
+// # Field management and server-side apply
+//
+// Client writes record metadata.managedFields as kube-apiserver does
+// (fieldmanager.go), through k8s.io/apimachinery's managedfields package
+// and sigs.k8s.io/structured-merge-diff: creates, updates and patches add
+// an Update entry for their field manager (the fieldManager parameter, or
+// else the User-Agent's program name), per subresource. Server-side apply
+// (application/apply-patch+yaml, apply.go) needs a fieldManager, creates
+// the object or merges into it, and answers a 409 Conflict with one cause
+// per field another manager owns unless force=true. Built-in kinds are
+// typed by the schemas behind client-go's and apiextensions' apply
+// configurations, custom resources by their structural schema (deduced
+// when they have none); both are built on the first write that needs
+// them, not at start. The scale subresource shows and takes (apply
+// included, scaleapply.go) the ownership of the workload's replicas, as
+// Kubernetes' ScaleHandler maps it. The server's own writes (bootstrap,
+// garbage collector) record nothing. Every error crosses the API as a metav1.Status
 // with Kubernetes' reason, code and, where clients or users compare it, its
 // exact message.
 //
@@ -42,17 +69,22 @@
 // client-go's scheme are passed through their Go types before they are
 // stored, as kube-apiserver does: values of the wrong type are a 400,
 // unknown fields are dropped with a Warning header, or refused with
-// fieldValidation=Strict. /openapi/v3 serves skeleton documents that tell
-// kubectl the server validates fields itself; they have no schemas yet.
-// The most used of Kubernetes' defaults are set (defaults.go). Writes take
-// dryRun=All.
+// fieldValidation=Strict. /openapi/v3 serves one document per group
+// version that tells kubectl the server validates fields itself and holds
+// the schemas of its kinds, which kubectl explain reads: for the built-in
+// kinds made, on the first request, from the structured-merge-diff schema
+// above and the Go types' descriptions (openapi_models.go), for custom
+// resources from their CRD's schema. The most used of Kubernetes'
+// defaults are set (defaults.go). Writes take dryRun=All.
 //
 // # Allocation and deletion
 //
 // Services get a cluster IP from Config.ServiceCIDR and, for NodePort and
 // LoadBalancer, node ports from 30000-32767 when they are created, as
 // kube-apiserver allocates them (services.go); the kubernetes Service in
-// default holds the range's first address. Deletion follows Kubernetes:
+// default holds the range's first address, and its Endpoints and
+// EndpointSlice point at Config.AdvertiseAddress and AdvertisePort
+// (apiendpoints.go). Deletion follows Kubernetes:
 // objects with finalizers are only marked with a deletionTimestamp, the
 // Orphan and Foreground propagation policies become the garbage
 // collector's finalizers, and Namespaces are marked Terminating

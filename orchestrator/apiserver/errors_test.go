@@ -59,7 +59,7 @@ func TestErrorStatuses(t *testing.T) {
 		{"too large", "POST", cms, "application/json", `{"data":{"x":"` + strings.Repeat("x", 3<<19) + `"}}`, 413, metav1.StatusReasonRequestEntityTooLarge, ""},
 		{"wrong field type", "POST", "/apis/apps/v1/namespaces/default/deployments", "", `{"metadata":{"name":"x"},"spec":{"replicas":"three"}}`, 400, metav1.StatusReasonBadRequest, ""},
 		{"strict unknown field", "POST", cms + "?fieldValidation=Strict", "", `{"metadata":{"name":"x"},"bogus":1}`, 400, metav1.StatusReasonBadRequest,
-			`strict decoding error: unknown field "bogus"`},
+			`ConfigMap in version "v1" cannot be handled as a ConfigMap: strict decoding error: unknown field "bogus"`},
 		{"sendInitialEvents without bookmarks", "GET", cms + "?watch=true&sendInitialEvents=true", "", "", 400, metav1.StatusReasonBadRequest, ""},
 	}
 	for _, tt := range tests {

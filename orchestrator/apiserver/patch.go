@@ -29,9 +29,13 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request)
 	}
 	pt := types.PatchType(mt)
 	switch pt {
-	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType:
+	case types.JSONPatchType, types.MergePatchType, types.StrategicMergePatchType, types.ApplyYAMLPatchType:
 	default:
 		s.fail(w, errUnsupportedPatch(mt))
+		return
+	}
+	if err := validatePatchOptions(r, pt); err != nil {
+		s.fail(w, err)
 		return
 	}
 	body, err := s.readBody(r)
@@ -40,9 +44,23 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request)
 		return
 	}
 	var out any
-	if req.sub == "scale" {
+	switch {
+	case pt == types.ApplyYAMLPatchType && req.sub == "scale":
+		out, err = s.applyScale(r.Context(), req, body, boolParam(r, "force"))
+	case pt == types.ApplyYAMLPatchType:
+		var (
+			warnings []string
+			created  bool
+		)
+		out, created, warnings, err = s.apply(r.Context(), req, body, boolParam(r, "force"), r.URL.Query().Get("fieldValidation"))
+		addWarnings(w, warnings)
+		if err == nil && created {
+			writeJSON(w, http.StatusCreated, out)
+			return
+		}
+	case req.sub == "scale":
 		out, err = s.patchScale(r.Context(), req, pt, body)
-	} else {
+	default:
 		var warnings []string
 		out, warnings, err = s.patch(r.Context(), req, pt, body, r.URL.Query().Get("fieldValidation"))
 		addWarnings(w, warnings)
@@ -55,13 +73,13 @@ func (s *Server) servePatch(w http.ResponseWriter, r *http.Request, req request)
 }
 
 // errUnsupportedPatch is the 415 answer to a patch type the server does
-// not apply, such as server-side apply.
+// not apply.
 func errUnsupportedPatch(mt string) error {
 	return &apierrors.StatusError{ErrStatus: metav1.Status{
 		Status:  metav1.StatusFailure,
 		Code:    http.StatusUnsupportedMediaType,
 		Reason:  metav1.StatusReasonUnsupportedMediaType,
-		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json (got %q)", mt),
+		Message: fmt.Sprintf("the body of the request was in an unknown format - accepted media types include: application/json-patch+json, application/merge-patch+json, application/strategic-merge-patch+json, application/apply-patch+yaml (got %q)", mt),
 	}}
 }
 

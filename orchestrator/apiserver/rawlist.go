@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"strconv"
 
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-
 	"pkg.dev/pkg/orchestrator/store"
 )
 
@@ -25,11 +23,15 @@ func (sel *selector) selectsAll() bool {
 // request needs the general path (an error from the store, whose mapping
 // that path owns).
 func (s *Server) serveRawList(ctx context.Context, w http.ResponseWriter, res *Resource, ns string, limit int64, cont string) bool {
+	if res.otherVersions {
+		// The stored apiVersion may not be the one asked for.
+		return false
+	}
 	got, err := s.cfg.Store.List(ctx, res.keyPrefix(ns), store.ListOptions{Limit: limit, Continue: cont})
 	if err != nil {
 		return false
 	}
-	lm, err := json.Marshal(metav1.ListMeta{ResourceVersion: strconv.FormatInt(got.Rev, 10), Continue: got.Continue})
+	lm, err := json.Marshal(listMeta(got.Rev, got.Continue, got.Remaining, true))
 	if err != nil {
 		return false
 	}

@@ -73,6 +73,12 @@ func TestRawListMatchesDecodedList(t *testing.T) {
 		{"?limit=2", "?limit=2&labelSelector=k%3Dv"},
 	} {
 		raw, decoded := get(tc.raw), get(tc.decoded)
+		// Only the raw list, without a selector, counts what remains.
+		rawMeta, _ := raw["metadata"].(map[string]any)
+		if want := strings.Contains(tc.raw, "limit"); (rawMeta["remainingItemCount"] == 1.0) != want {
+			t.Errorf("list%s: remainingItemCount %v", tc.raw, rawMeta["remainingItemCount"])
+		}
+		delete(rawMeta, "remainingItemCount")
 		if !reflect.DeepEqual(raw, decoded) {
 			t.Errorf("list%s = %v\nlist%s = %v", tc.raw, raw, tc.decoded, decoded)
 		}

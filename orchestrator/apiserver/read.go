@@ -23,7 +23,7 @@ func (s *Server) getObject(ctx context.Context, res *Resource, ns, name string) 
 		return nil, kv, err
 	}
 	o, err := fromKV(kv)
-	return o, kv, err
+	return res.servedForm(o), kv, err
 }
 
 // serveGet answers GET of one object or of its status.
@@ -41,6 +41,20 @@ type listPage struct {
 	items []object
 	rev   int64
 	cont  string
+	// remaining is how many objects follow in the store, selected or
+	// not.
+	remaining int64
+}
+
+// listMeta is the metadata of a list page: remainingItemCount is given,
+// as kube-apiserver gives it, only when there is a next page and the
+// count is exact, that is when no selector filtered the list.
+func listMeta(rev int64, cont string, remaining int64, exact bool) metav1.ListMeta {
+	lm := metav1.ListMeta{ResourceVersion: strconv.FormatInt(rev, 10), Continue: cont}
+	if cont != "" && exact {
+		lm.RemainingItemCount = &remaining
+	}
+	return lm
 }
 
 // list reads the objects under the resource's prefix in ns that sel
@@ -73,13 +87,14 @@ func (s *Server) list(ctx context.Context, res *Resource, ns string, sel *select
 			if err != nil {
 				return page, err
 			}
+			res.servedForm(o)
 			if sel == nil || sel.matches(o) {
 				page.items = append(page.items, o)
 			}
 		}
 		cont = got.Continue
 		if cont == "" || (limit > 0 && int64(len(page.items)) >= limit) {
-			page.cont = cont
+			page.cont, page.remaining = cont, got.Remaining
 			return page, nil
 		}
 	}
@@ -113,6 +128,6 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 	if page.items == nil {
 		page.items = []object{}
 	}
-	lm := metav1.ListMeta{ResourceVersion: strconv.FormatInt(page.rev, 10), Continue: page.cont}
+	lm := listMeta(page.rev, page.cont, page.remaining, sel.selectsAll())
 	s.writeObjects(w, r, req.res, nil, page.items, lm)
 }

@@ -50,6 +50,24 @@ type Resource struct {
 	// Printer gives the Table columns beyond NAME and AGE; nil prints
 	// just those two.
 	Printer *Printer
+
+	// custom is a custom resource version's schema, nil for the
+	// built-in kinds and for versions without one (crdschema.go).
+	custom *customSchema
+	// otherVersions says the resource is a custom resource whose CRD
+	// serves it in more than one version: objects, stored as written,
+	// are read with the apiVersion asked for, the None conversion
+	// strategy.
+	otherVersions bool
+}
+
+// servedForm gives an object read from the store the apiVersion of the
+// version it is read through.
+func (r *Resource) servedForm(o object) object {
+	if r.otherVersions && o != nil {
+		o["apiVersion"] = r.APIVersion()
+	}
+	return o
 }
 
 // sn is shorthand for a list of names (short names, categories).

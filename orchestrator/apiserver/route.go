@@ -16,6 +16,16 @@ type request struct {
 	watch bool   // a legacy /watch/ path
 	// dryRun says the write is validated and answered but not stored.
 	dryRun bool
+	// manager is the field manager of a client's write, recorded in
+	// metadata.managedFields; "" for the server's own writes, which
+	// record nothing.
+	manager string
+	// fieldsSub is the subresource managedFields name when it is not
+	// sub: "scale" for a scale written as an update of its object.
+	fieldsSub string
+	// applied says the write is the result of a server-side apply,
+	// whose managedFields are already set.
+	applied bool
 }
 
 // route dispatches a request by its path.
@@ -117,6 +127,16 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		return
 	}
 	req.dryRun = dryRun
+	switch r.Method {
+	case http.MethodPost, http.MethodPut:
+		if err := validateFieldManager(r); err != nil {
+			s.fail(w, err)
+			return
+		}
+		fallthrough
+	case http.MethodPatch:
+		req.manager = managerOrUserAgent(r.URL.Query().Get("fieldManager"), r.UserAgent())
+	}
 	switch r.Method {
 	case http.MethodGet:
 		switch {

@@ -39,7 +39,7 @@ func (s *Server) serveGetScale(w http.ResponseWriter, r *http.Request, req reque
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, scaleOf(o))
+	writeJSON(w, http.StatusOK, scaleView(req.res, o))
 }
 
 // serveUpdateScale answers PUT of the scale subresource: it sets
@@ -60,7 +60,7 @@ func (s *Server) serveUpdateScale(w http.ResponseWriter, r *http.Request, req re
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, scaleOf(out))
+	writeJSON(w, http.StatusOK, scaleView(req.res, out))
 }
 
 // patchScale answers PATCH of the scale subresource, as kubectl scale
@@ -86,7 +86,7 @@ func (s *Server) patchScale(ctx context.Context, req request, pt types.PatchType
 	if err != nil {
 		return nil, err
 	}
-	return scaleOf(out), nil
+	return scaleView(req.res, out), nil
 }
 
 // setScale stores sc.Spec.Replicas as the workload's spec.replicas, with
@@ -105,6 +105,6 @@ func (s *Server) setScale(ctx context.Context, req request, sc autoscalingv1.Sca
 		o["spec"] = spec
 	}
 	spec["replicas"] = sc.Spec.Replicas
-	req.sub = ""
+	req.sub, req.fieldsSub = "", "scale"
 	return s.update(ctx, req, o)
 }

@@ -8,9 +8,11 @@ import (
 	"log/slog"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 
 	"pkg.dev/pkg/orchestrator/store"
 )
@@ -108,6 +110,14 @@ type Server struct {
 	alloc *serviceAllocator
 	// gc is the garbage collector and namespace controller (gc.go).
 	gc *collector
+	// fields keeps managedFields and merges server-side apply patches
+	// (fieldmanager.go).
+	fields *fieldManagers
+	// models builds the OpenAPI schemas (openapi_models.go); openapiDocs
+	// caches the documents built, by group version.
+	models      *openAPIModels
+	openapiMu   sync.Mutex
+	openapiDocs map[schema.GroupVersion]openAPICached
 }
 
 // New builds a Server and creates the system namespaces that are missing.
@@ -116,6 +126,8 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("apiserver: config has no store")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Clock, resources: Resources(), scheme: newScheme()}
+	s.fields = &fieldManagers{scheme: s.scheme}
+	s.models = &openAPIModels{}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

@@ -528,8 +528,9 @@ func (s *Server) kubernetesService() object {
 	}
 }
 
-// bootstrapKubernetesService creates the kubernetes Service (and, when
-// the advertised address is known, its Endpoints) if missing.
+// bootstrapKubernetesService creates the kubernetes Service if missing
+// and, when the advertised address is known, points its Endpoints and
+// EndpointSlice at it (apiendpoints.go).
 func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	svc := s.byGV["v1"]["services"]
 	if _, _, err := s.getObject(ctx, svc, "default", "kubernetes"); apierrors.IsNotFound(err) {
@@ -539,24 +540,5 @@ func (s *Server) bootstrapKubernetesService(ctx context.Context) error {
 	} else if err != nil {
 		return fmt.Errorf("reading the kubernetes service: %w", err)
 	}
-	if s.cfg.AdvertiseAddress == "" || s.cfg.AdvertisePort <= 0 {
-		return nil
-	}
-	ep := object{
-		"apiVersion": "v1",
-		"kind":       "Endpoints",
-		"metadata": map[string]any{
-			"name":      "kubernetes",
-			"namespace": "default",
-			"labels":    map[string]any{"endpointslice.kubernetes.io/skip-mirror": "true"},
-		},
-		"subsets": []any{map[string]any{
-			"addresses": []any{map[string]any{"ip": s.cfg.AdvertiseAddress}},
-			"ports":     []any{map[string]any{"name": "https", "port": int64(s.cfg.AdvertisePort), "protocol": "TCP"}},
-		}},
-	}
-	if _, err := s.create(ctx, s.byGV["v1"]["endpoints"], "default", ep, false); err != nil && !apierrors.IsAlreadyExists(err) {
-		return fmt.Errorf("creating the kubernetes endpoints: %w", err)
-	}
-	return nil
+	return s.reconcileAPIEndpoints(ctx)
 }

@@ -25,6 +25,9 @@ const (
 // (setDefaults), and the stored form is the one Kubernetes stores. Kinds the scheme does not know are
 // kept as they are.
 func typedRoundTrip(sch *runtime.Scheme, res *Resource, o object, validation string) (object, []string, error) {
+	if res.custom != nil {
+		return customRoundTrip(res, o, validation)
+	}
 	typed, err := sch.New(res.GroupVersionKind())
 	if err != nil {
 		return o, nil, nil
@@ -42,7 +45,7 @@ func typedRoundTrip(sch *runtime.Scheme, res *Resource, o object, validation str
 		warnings = append(warnings, e.Error())
 	}
 	if validation == fieldValidationStrict && len(warnings) > 0 {
-		return nil, nil, apierrors.NewBadRequest("strict decoding error: " + strings.Join(warnings, ", "))
+		return nil, nil, errStrictDecoding(res, warnings)
 	}
 	if validation == fieldValidationIgnore {
 		warnings = nil
@@ -57,6 +60,12 @@ func typedRoundTrip(sch *runtime.Scheme, res *Resource, o object, validation str
 		return nil, nil, err
 	}
 	return clean, warnings, nil
+}
+
+// errStrictDecoding is the 400 answer to unknown or duplicate fields
+// under fieldValidation=Strict, worded as kube-apiserver words it.
+func errStrictDecoding(res *Resource, problems []string) error {
+	return apierrors.NewBadRequest(fmt.Sprintf("%s in version %q cannot be handled as a %s: strict decoding error: %s", res.Kind, res.Version, res.Kind, strings.Join(problems, ", ")))
 }
 
 // addWarnings sends warnings as HTTP Warning headers, which kubectl and

@@ -170,6 +170,7 @@ func (ws *watchStream) event(ev store.Event, bookmarks bool) bool {
 		ws.sendError(err)
 		return false
 	}
+	ws.res.servedForm(o)
 	typ := ev.Type.String()
 	now := ws.sel.matches(o)
 	if ev.Type == store.EventModified && ev.Prev != nil {

@@ -28,7 +28,7 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 		s.fail(w, err)
 		return
 	}
-	out, err := s.create(r.Context(), req.res, req.ns, o, req.dryRun)
+	out, err := s.createAs(r.Context(), req.res, req.ns, o, req.dryRun, req.manager)
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -37,8 +37,16 @@ func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request
 }
 
 // create stores a new object of res in namespace ns; a dry run checks
-// everything but stores nothing.
-func (s *Server) create(ctx context.Context, res *Resource, ns string, o object, dryRun bool) (_ object, err error) {
+// everything but stores nothing. It records no managedFields: it serves
+// the server's own writes.
+func (s *Server) create(ctx context.Context, res *Resource, ns string, o object, dryRun bool) (object, error) {
+	return s.createAs(ctx, res, ns, o, dryRun, "")
+}
+
+// createAs is create for a client's write, whose field manager owns
+// from then on (metadata.managedFields); with manager "" the object keeps
+// the managedFields it has.
+func (s *Server) createAs(ctx context.Context, res *Resource, ns string, o object, dryRun bool, manager string) (_ object, err error) {
 	m := meta(o)
 	if err := checkNamespace(res, ns, m); err != nil {
 		return nil, err
@@ -61,7 +69,7 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 	if err := s.namespaceOpen(ctx, res, ns, name); err != nil {
 		return nil, err
 	}
-	for k := range map[string]bool{"resourceVersion": true, "deletionTimestamp": true, "deletionGracePeriodSeconds": true, "selfLink": true, "managedFields": true} {
+	for k := range map[string]bool{"resourceVersion": true, "deletionTimestamp": true, "deletionGracePeriodSeconds": true, "selfLink": true} {
 		delete(m, k)
 	}
 	m["uid"] = string(uuid.NewUUID())
@@ -72,6 +80,13 @@ func (s *Server) create(ctx context.Context, res *Resource, ns string, o object,
 	}
 	if err := applyDefaults(res, o); err != nil {
 		return nil, err
+	}
+	if err := validateCustom(res, o); err != nil {
+		return nil, err
+	}
+	if manager != "" {
+		o = s.trackWrite(res, "", nil, o, manager)
+		m = meta(o)
 	}
 	finish, err := s.admitCreate(res, o, dryRun)
 	if err != nil {
@@ -239,8 +254,25 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 	if err != nil {
 		return nil, err
 	}
+	if req.applied {
+		// An apply through a subresource brings its managedFields,
+		// which merge does not take from the object sent.
+		if mf, ok := meta(in)["managedFields"]; ok {
+			meta(next)["managedFields"] = mf
+		}
+	}
 	if err := validMetadata(res, meta(next)); err != nil {
 		return nil, err
+	}
+	if err := validateCustom(res, next); err != nil {
+		return nil, err
+	}
+	if req.manager != "" && !req.applied {
+		sub := req.sub
+		if req.fieldsSub != "" {
+			sub = req.fieldsSub
+		}
+		next = s.trackWrite(res, sub, cur, next, req.manager)
 	}
 	finish, err := s.admitUpdate(res, req.sub, cur, next, req.dryRun)
 	if err != nil {

@@ -86,6 +86,10 @@ type deployment struct {
 		Labels          map[string]string `json:"labels"`
 		Annotations     map[string]string `json:"annotations"`
 		ResourceVersion string            `json:"resourceVersion"`
+		ManagedFields   []struct {
+			Manager   string `json:"manager"`
+			Operation string `json:"operation"`
+		} `json:"managedFields"`
 	} `json:"metadata"`
 	Spec struct {
 		Replicas int `json:"replicas"`
@@ -120,13 +124,13 @@ func TestHelmV3Lifecycle(t *testing.T) {
 	}
 	t.Parallel()
 	r := serve(t, t.TempDir())
-	helmLifecycle(t, r, newHelmRunner(t, r, helmtest.Binary(t)))
+	helmLifecycle(t, r, newHelmRunner(t, r, helmtest.Binary(t)), "Update")
 }
 
 // TestHelmV4Lifecycle is TestHelmV3Lifecycle with Helm v4 from
-// $PKG_HELM_V4, which it needs (skipped without). The server has no
-// server-side apply yet, so installs ask for client-side apply; upgrades
-// and rollbacks follow the release's method.
+// $PKG_HELM_V4, which it needs (skipped without): with its default
+// server-side apply, and with client-side apply asked for; upgrades and
+// rollbacks follow the release's method.
 func TestHelmV4Lifecycle(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a server and runs helm")
@@ -136,13 +140,27 @@ func TestHelmV4Lifecycle(t *testing.T) {
 		t.Skip("set PKG_HELM_V4 to a Helm v4 binary")
 	}
 	t.Parallel()
-	r := serve(t, t.TempDir())
-	helmLifecycle(t, r, newHelmRunner(t, r, bin), "--server-side=false")
+	for _, tc := range []struct {
+		name      string
+		operation string
+		flags     []string
+	}{
+		{"server-side apply", "Apply", nil},
+		{"client-side apply", "Update", []string{"--server-side=false"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			r := serve(t, t.TempDir())
+			helmLifecycle(t, r, newHelmRunner(t, r, bin), tc.operation, tc.flags...)
+		})
+	}
 }
 
 // helmLifecycle installs (with installFlags), lists, upgrades, rolls back
-// and uninstalls the hello chart as release x in default.
-func helmLifecycle(t *testing.T, r running, h helmRunner, installFlags ...string) {
+// and uninstalls the hello chart as release x in default. The install's
+// field manager must be recorded with the managedFields operation
+// installOp: Apply for server-side apply, Update otherwise.
+func helmLifecycle(t *testing.T, r running, h helmRunner, installOp string, installFlags ...string) {
 	t.Helper()
 	chart := filepath.Join(helmtest.ModuleRoot(t), "testdata", "charts", "hello")
 	const (
@@ -207,6 +225,9 @@ func helmLifecycle(t *testing.T, r running, h helmRunner, installFlags ...string
 	if d1.Spec.Replicas != 1 || d1.Metadata.Labels["app.kubernetes.io/managed-by"] != "Helm" ||
 		d1.Metadata.Annotations["meta.helm.sh/release-name"] != "x" {
 		t.Errorf("deployment after install: replicas %d, labels %v, annotations %v", d1.Spec.Replicas, d1.Metadata.Labels, d1.Metadata.Annotations)
+	}
+	if mf := d1.Metadata.ManagedFields; len(mf) == 0 || mf[0].Manager != "helm" || mf[0].Operation != installOp {
+		t.Errorf("deployment managedFields after install = %+v, want helm with %s", mf, installOp)
 	}
 	for _, p := range []string{cmPath, svcPath} {
 		if code := getJSON(t, r, p, nil); code != http.StatusOK {

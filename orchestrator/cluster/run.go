@@ -62,6 +62,27 @@ func URL(host string, port int) string {
 	return "https://" + net.JoinHostPort(host, strconv.Itoa(port))
 }
 
+// advertiseIP returns the IP address clients reach a server listening on
+// host at: host itself when it is an IP, loopback for the unspecified
+// addresses (as URL does), the first address a host name resolves to,
+// or "" when it resolves to none.
+func advertiseIP(ctx context.Context, host string) string {
+	if ip := net.ParseIP(host); ip != nil {
+		switch {
+		case ip.IsUnspecified() && ip.To4() != nil:
+			return DefaultAddress
+		case ip.IsUnspecified():
+			return "::1"
+		}
+		return ip.String()
+	}
+	addrs, err := net.DefaultResolver.LookupIPAddr(ctx, host)
+	if err != nil || len(addrs) == 0 {
+		return ""
+	}
+	return addrs[0].IP.String()
+}
+
 // Run serves the cluster's API in the foreground until ctx is done, then
 // shuts down gracefully: it stops accepting connections, gives requests in
 // flight DefaultShutdownGrace to finish, ends watches and closes the store.
@@ -125,22 +146,27 @@ func Run(ctx context.Context, opts Options) (err error) {
 		return err
 	}
 
-	api, err := apiserver.New(ctx, apiserver.Config{
-		Store:      st,
-		Logger:     log,
-		Clock:      now,
-		Middleware: []func(http.Handler) http.Handler{BearerAuth(token)},
-	})
-	if err != nil {
-		return fmt.Errorf("starting the API server: %w", err)
-	}
-
+	// Listen first: the port, when 0 asks for any, is what the
+	// kubernetes Service's endpoints advertise.
 	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+
+	api, err := apiserver.New(ctx, apiserver.Config{
+		Store:            st,
+		Logger:           log,
+		Clock:            now,
+		Middleware:       []func(http.Handler) http.Handler{BearerAuth(token)},
+		AdvertiseAddress: advertiseIP(ctx, opts.Address),
+		AdvertisePort:    port,
+	})
+	if err != nil {
+		_ = ln.Close()
+		return fmt.Errorf("starting the API server: %w", err)
+	}
 
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()

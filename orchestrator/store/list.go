@@ -29,6 +29,9 @@ type ListResult struct {
 	Rev int64
 	// Continue is the token of the next page, empty on the last one.
 	Continue string
+	// Remaining is how many objects follow this page at its revision,
+	// 0 on the last page: Kubernetes' remainingItemCount.
+	Remaining int64
 }
 
 // List returns the objects whose keys start with prefix, from one
@@ -105,6 +108,7 @@ func (s *Store) listOnce(prefix string, limit int64, tok *continueToken) (ListRe
 	if it.more() && len(res.Items) > 0 {
 		last := res.Items[len(res.Items)-1].Key
 		res.Continue = encodeContinue(continueToken{Rev: res.Rev, Start: last[len(prefix):]})
+		res.Remaining = it.remaining()
 	}
 	return res, 0, nil
 }
@@ -214,6 +218,35 @@ func (it *pageIter) next() (KV, bool, error) {
 		}
 		it.advance()
 		return kv, true, nil
+	}
+}
+
+// remaining counts the items next would still return, without reading
+// their values, and exhausts the iterator.
+func (it *pageIter) remaining() int64 {
+	var n int64
+	if it.peeked != nil {
+		n++
+		it.peeked = nil
+	}
+	for {
+		havePast := it.pi < len(it.pastKeys)
+		if it.k == nil && !havePast {
+			return n
+		}
+		if havePast && (it.k == nil || it.pastKeys[it.pi] <= string(it.k)) {
+			key := it.pastKeys[it.pi]
+			it.pi++
+			if it.k != nil && key == string(it.k) {
+				it.advance()
+			}
+			if it.past[key] != nil {
+				n++
+			}
+			continue
+		}
+		n++
+		it.advance()
 	}
 }
 

@@ -13,11 +13,20 @@ import (
 )
 
 // listAll pages through prefix with limit and returns the keys and values
-// seen, as "key=value", and the revisions each page reported.
+// seen, as "key=value", and the revisions each page reported. It checks
+// that each page's Remaining counts the items the following pages hold.
 func listAll(t *testing.T, s *Store, prefix string, limit int64) ([]string, []int64) {
 	t.Helper()
 	var items []string
 	var revs []int64
+	var seen, remaining []int64 // items up to and after each page
+	defer func() {
+		for i := range seen {
+			if want := int64(len(items)) - seen[i]; remaining[i] != want {
+				t.Errorf("page %d of %q: Remaining %d, want %d", i, prefix, remaining[i], want)
+			}
+		}
+	}()
 	opts := ListOptions{Limit: limit}
 	for {
 		res, err := s.List(context.Background(), prefix, opts)
@@ -31,6 +40,7 @@ func listAll(t *testing.T, s *Store, prefix string, limit int64) ([]string, []in
 			items = append(items, kv.Key+"="+string(kv.Value))
 		}
 		revs = append(revs, res.Rev)
+		seen, remaining = append(seen, int64(len(items))), append(remaining, res.Remaining)
 		if res.Continue == "" {
 			return items, revs
 		}
@@ -152,6 +162,9 @@ func TestListContinueShowsPinnedRevision(t *testing.T) {
 				t.Errorf("%s has ModRev %d after the pinned revision %d", kv.Key, kv.ModRev, first.Rev)
 			}
 			got = append(got, kv.Key+"="+string(kv.Value))
+		}
+		if want := int64(len(before) - len(got)); res.Remaining != want {
+			t.Errorf("continued page: Remaining %d, want %d of the pinned revision", res.Remaining, want)
 		}
 		opts.Continue = res.Continue
 	}
