@@ -9,8 +9,10 @@ TREE    ?= $(shell test -z "$$(git status --porcelain 2>/dev/null)" && echo clea
 LDFLAGS := -s -w -X pkg.dev/pkg/cmd/pkg/internal/cli.version=$(VERSION) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitCommit=$(COMMIT) -X pkg.dev/pkg/cmd/pkg/internal/cli.gitTreeState=$(TREE)
 # The upstream reference, built exactly as released (see bench/helm-ref.sh).
 HELM_REF := $(CURDIR)/.cache/helm-ref/helm
+# Helm v4, for the tests that prove it works against the bundled orchestrator.
+HELM_V4  := $(CURDIR)/.cache/helm-v4/helm
 
-.PHONY: all build run test test-short bench lint fmt vet helm-ref docs clean
+.PHONY: all build run test test-short bench lint fmt vet helm-ref helm-v4 docs clean
 
 all: build
 
@@ -29,9 +31,12 @@ run: build
 helm-ref:
 	bash bench/helm-ref.sh "$(dir $(HELM_REF))"
 
+helm-v4:
+	bash bench/helm-v4.sh "$(dir $(HELM_V4))"
+
 # Every test, slow integration and differential ones included.
-test: helm-ref
-	PKG_HELM_REF=$(HELM_REF) $(GO) test -count=1 ./...
+test: helm-ref helm-v4
+	PKG_HELM_REF=$(HELM_REF) PKG_HELM_V4=$(HELM_V4) $(GO) test -count=1 ./...
 
 test-short:
 	$(GO) test -short ./...
