@@ -1,0 +1,116 @@
+// Command testapp is the program the orchestrator's tests run in
+// containers: a static binary that reports what it sees, serves HTTP, and
+// misbehaves on request (crash, hang, eat memory, fail its probes).
+//
+//	testapp -report            print pid, hostname, uid, cwd, env and mounts, then exit
+//	testapp -exit 3            exit with status 3
+//	testapp -sleep 1h          sleep (a long-running container)
+//	testapp -eat-mib 200       allocate and touch 200 MiB, then sleep
+//	testapp -listen :8080      serve HTTP: / says hello, /healthz is 200
+//	                           unless -unhealthy, /crash exits 1
+//	testapp -cat FILE          print a file and exit
+package main
+
+import (
+	"flag"
+	"fmt"
+	"net/http"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+	"time"
+)
+
+func main() {
+	report := flag.Bool("report", false, "print what the process sees and exit")
+	exit := flag.Int("exit", -1, "exit with this status")
+	sleep := flag.Duration("sleep", 0, "sleep this long")
+	eat := flag.Int("eat-mib", 0, "allocate and touch this many MiB")
+	listen := flag.String("listen", "", "serve HTTP on this address")
+	unhealthy := flag.Bool("unhealthy", false, "answer /healthz with 500")
+	cat := flag.String("cat", "", "print this file and exit")
+	flag.Parse()
+
+	switch {
+	case *report:
+		host, _ := os.Hostname()
+		cwd, _ := os.Getwd()
+		fmt.Printf("pid=%d\nhostname=%s\nuid=%d\ngid=%d\ncwd=%s\n", os.Getpid(), host, os.Getuid(), os.Getgid(), cwd)
+		env := os.Environ()
+		sort.Strings(env)
+		for _, kv := range env {
+			fmt.Printf("env %s\n", kv)
+		}
+		if mounts, err := os.ReadFile("/proc/self/mounts"); err == nil {
+			for _, l := range strings.Split(strings.TrimSpace(string(mounts)), "\n") {
+				f := strings.Fields(l)
+				if len(f) > 3 {
+					fmt.Printf("mount %s %s %s\n", f[1], f[2], f[3])
+				}
+			}
+		}
+		return
+	case *cat != "":
+		b, err := os.ReadFile(*cat)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Stdout.Write(b)
+		return
+	case *exit >= 0:
+		fmt.Printf("exiting with %d\n", *exit)
+		os.Exit(*exit)
+	}
+	var hog [][]byte
+	for i := 0; i < *eat; i++ {
+		b := make([]byte, 1<<20)
+		for j := range b {
+			b[j] = byte(j)
+		}
+		hog = append(hog, b)
+	}
+	if *eat > 0 {
+		fmt.Printf("holding %d MiB\n", len(hog))
+	}
+	if *listen != "" {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+			host, _ := os.Hostname()
+			fmt.Fprintf(w, "hello from %s\n", host)
+		})
+		mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) {
+			if *unhealthy {
+				http.Error(w, "unhealthy", http.StatusInternalServerError)
+				return
+			}
+			fmt.Fprintln(w, "ok")
+		})
+		mux.HandleFunc("/crash", func(http.ResponseWriter, *http.Request) { os.Exit(1) })
+		go func() {
+			if err := http.ListenAndServe(*listen, mux); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				os.Exit(2)
+			}
+		}()
+		fmt.Printf("listening on %s\n", *listen)
+	}
+	// Exit 0 on SIGTERM, as a well-behaved server does.
+	term := make(chan os.Signal, 1)
+	signal.Notify(term, syscall.SIGTERM)
+	wait := *sleep
+	if wait == 0 && *listen == "" && *eat == 0 {
+		return
+	}
+	if wait == 0 {
+		wait = 24 * time.Hour
+	}
+	select {
+	case <-term:
+		fmt.Println("terminated")
+	case <-time.After(wait):
+	}
+	_ = hog
+}
