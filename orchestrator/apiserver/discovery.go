@@ -144,6 +144,11 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv st
 				Verbs: []string{"get", "patch", "update"},
 			})
 		}
+		if res.Resource == "pods" && res.Group == "" {
+			list.APIResources = append(list.APIResources, metav1.APIResource{
+				Name: "pods/binding", Namespaced: true, Kind: "Binding", Verbs: []string{"create"},
+			})
+		}
 		if res.Scale {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: res.Resource + "/scale", Namespaced: res.Namespaced, Group: "autoscaling", Version: "v1", Kind: "Scale",
@@ -198,6 +203,11 @@ func discoveryResource(res *Resource) apidiscoveryv2.APIResourceDiscovery {
 	if res.Status {
 		d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource: "status", ResponseKind: &kind, Verbs: []string{"get", "patch", "update"},
+		})
+	}
+	if res.Resource == "pods" && res.Group == "" {
+		d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: "binding", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "Binding"}, Verbs: []string{"create"},
 		})
 	}
 	if res.Scale {

@@ -105,7 +105,7 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 	}
 	if len(parts) == 3 {
 		req.sub = parts[2]
-		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) {
+		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") {
 			return req, false
 		}
 		if req.watch {
@@ -162,6 +162,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 			s.serveGet(w, r, req)
 		}
 	case http.MethodPost:
+		if req.sub == "binding" && req.name != "" && !req.watch {
+			s.serveBinding(w, r, req)
+			return
+		}
 		if req.name != "" || req.watch || (res.Namespaced && req.ns == "") || !res.serves("create") {
 			notSupported("create")
 			return

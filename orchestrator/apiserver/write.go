@@ -75,7 +75,9 @@ func (s *Server) createAs(ctx context.Context, res *Resource, ns string, o objec
 	m["uid"] = string(uuid.NewUUID())
 	m["creationTimestamp"] = s.now().UTC().Truncate(time.Second).Format(time.RFC3339)
 	m["generation"] = 1
-	if res.Status {
+	// As kube-apiserver: a create sets no status, except a Node's, which
+	// the kubelet registers with its capacity and conditions.
+	if res.Status && !(res.Group == "" && res.Resource == "nodes") {
 		delete(o, "status")
 	}
 	if err := applyDefaults(res, o); err != nil {
