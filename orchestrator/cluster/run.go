@@ -40,8 +40,8 @@ type Options struct {
 	Address string
 	// Port is the TCP port; DefaultPort when 0.
 	Port int
-	// Nodes is the number of virtual nodes. It is recorded in the state
-	// and otherwise reserved until node agents exist.
+	// Nodes is the number of virtual nodes, each a node agent in this
+	// process registering a Node "pkg-node-N"; 0 runs none.
 	Nodes int
 	// Logger receives the server's messages; discarded when nil.
 	Logger *slog.Logger
@@ -193,6 +193,17 @@ func Run(ctx context.Context, opts Options) (err error) {
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", opts.Nodes)
+	compCtx, stopComponents := context.WithCancel(base)
+	comps, err := startComponents(compCtx, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, log)
+	if err != nil {
+		stopComponents()
+		_ = srv.Close()
+		return err
+	}
+	defer func() {
+		stopComponents()
+		comps.wait()
+	}()
 	if opts.Ready != nil {
 		opts.Ready(state)
 	}
@@ -203,6 +214,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 	case <-ctx.Done():
 	}
 	log.Info("shutting down")
+	stopComponents()
+	comps.wait()
 	sctx, cancel := context.WithTimeout(context.Background(), DefaultShutdownGrace)
 	defer cancel()
 	// Watches last until their client leaves: end them with the base

@@ -86,7 +86,7 @@ func (o *clusterOptions) addServeFlags(cmd *cobra.Command) {
 	fs := cmd.Flags()
 	fs.StringVar(&o.address, "address", cluster.DefaultAddress, "address to listen on (loopback only by default)")
 	fs.IntVar(&o.port, "port", cluster.DefaultPort, "port of the Kubernetes API")
-	fs.IntVar(&o.nodes, "nodes", 1, "number of virtual nodes (reserved: recorded, node agents come later)")
+	fs.IntVar(&o.nodes, "nodes", 1, "number of virtual nodes (node agents registering pkg-node-1..N)")
 }
 
 func newClusterServeCmd(env Env, o *clusterOptions) *cobra.Command {

@@ -1,0 +1,108 @@
+package node
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"pkg.dev/pkg/internal/testcluster"
+)
+
+func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
+	t.Helper()
+	for !ok() {
+		if ctx.Err() != nil {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestNodeHeartbeatAndLifecycle: an agent registers a Ready node and
+// renews its Lease; when it stops, the lifecycle controller marks the node
+// Unknown and unreachable and evicts a Pod whose toleration ran out while
+// keeping one that tolerates it forever; when the agent comes back, the
+// node is Ready and untainted again.
+func TestNodeHeartbeatAndLifecycle(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	t.Parallel()
+	tc := testcluster.Start(t)
+	cs, err := kubernetes.NewForConfig(tc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := Config{Name: "node-1", CPU: resource.MustParse("2"), Memory: resource.MustParse("4Gi"), Pods: 110, Labels: map[string]string{"topology.kubernetes.io/zone": "a"}}
+	agentCtx, stopAgent := context.WithCancel(ctx)
+	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(agentCtx) }()
+	lc := &Lifecycle{Client: cs, Grace: 400 * time.Millisecond, Period: 50 * time.Millisecond, DefaultToleration: 300 * time.Millisecond}
+	go func() { _ = lc.Run(ctx) }()
+
+	ready := func() (corev1.ConditionStatus, []corev1.Taint) {
+		n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+		if err != nil {
+			return "", nil
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status, n.Spec.Taints
+			}
+		}
+		return "", n.Spec.Taints
+	}
+	waitFor(t, ctx, "node Ready", func() bool { s, _ := ready(); return s == corev1.ConditionTrue })
+	n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n.Labels["kubernetes.io/hostname"] != "node-1" || n.Labels["topology.kubernetes.io/zone"] != "a" {
+		t.Errorf("labels %v", n.Labels)
+	}
+	if q := n.Status.Allocatable[corev1.ResourceCPU]; q.String() != "2" {
+		t.Errorf("allocatable cpu %s", q.String())
+	}
+	if _, err := cs.CoordinationV1().Leases(LeaseNamespace).Get(ctx, "node-1", metav1.GetOptions{}); err != nil {
+		t.Errorf("no heartbeat lease: %v", err)
+	}
+
+	forever := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "stays", Namespace: "default"},
+		Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Image: "x"}},
+			Tolerations: []corev1.Toleration{{Key: corev1.TaintNodeUnreachable, Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute}}},
+	}
+	plain := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "goes", Namespace: "default"},
+		Spec:       corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "c", Image: "x"}}},
+	}
+	for _, p := range []*corev1.Pod{forever, plain} {
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, p, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	stopAgent()
+	waitFor(t, ctx, "node Unknown and tainted", func() bool {
+		s, taints := ready()
+		return s == corev1.ConditionUnknown && hasTaint(taints, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}) &&
+			hasTaint(taints, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoSchedule})
+	})
+	waitFor(t, ctx, "the intolerant pod evicted", func() bool {
+		_, err := cs.CoreV1().Pods("default").Get(ctx, "goes", metav1.GetOptions{})
+		return err != nil
+	})
+	if _, err := cs.CoreV1().Pods("default").Get(ctx, "stays", metav1.GetOptions{}); err != nil {
+		t.Errorf("the tolerant pod was evicted: %v", err)
+	}
+	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(ctx) }()
+	waitFor(t, ctx, "node Ready and untainted again", func() bool {
+		s, taints := ready()
+		return s == corev1.ConditionTrue && len(taints) == 0
+	})
+}
