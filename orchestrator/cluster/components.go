@@ -11,11 +11,15 @@ import (
 	"strings"
 	"sync"
 
+	"path/filepath"
+
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"pkg.dev/pkg/orchestrator/image"
 	"pkg.dev/pkg/orchestrator/node"
+	"pkg.dev/pkg/orchestrator/runtime"
 	"pkg.dev/pkg/orchestrator/scheduler"
 )
 
@@ -28,7 +32,7 @@ type components struct {
 
 // startComponents starts the components against the server at url, with
 // the cluster's own credentials, until ctx ends.
-func startComponents(ctx context.Context, url string, creds Credentials, nodes int, log *slog.Logger) (*components, error) {
+func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes int, log *slog.Logger) (*components, error) {
 	cfg := &rest.Config{
 		Host:            url,
 		BearerToken:     creds.Token,
@@ -53,14 +57,33 @@ func startComponents(ctx context.Context, url string, creds Credentials, nodes i
 	run("scheduler", scheduler.New(cs, scheduler.Options{Log: log.With("component", "scheduler")}).Run)
 	run("node-lifecycle", (&node.Lifecycle{Client: cs, Log: log.With("component", "node-lifecycle")}).Run)
 	cpu, mem := nodeCapacity(nodes)
+	images, err := image.Open(filepath.Join(dir, "images"))
+	if err != nil {
+		return nil, fmt.Errorf("opening the image store: %w", err)
+	}
+	// One Pod network for every node on this host, when we may make one.
+	var network *node.Network
+	if os.Geteuid() == 0 {
+		network = &node.Network{}
+	}
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("pkg-node-%d", i)
+		nlog := log.With("component", "node-agent", "node", name)
 		a := &node.Agent{
 			Config: node.Config{Name: name, CPU: cpu, Memory: mem, Pods: 110},
 			Client: cs,
-			Log:    log.With("component", "node-agent", "node", name),
+			Log:    nlog,
 		}
 		run(name, a.Run)
+		nodeDir := filepath.Join(dir, "nodes", name)
+		drv, err := runtime.NewRuncDriver(filepath.Join(nodeDir, "runc"), "", nlog)
+		if err != nil {
+			nlog.Warn("no container runtime: Pods bound to this node will not run", "err", err)
+			continue
+		}
+		nlog.Info("container runtime", "driver", drv.Name())
+		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, Log: nlog}
+		run(name+"-pods", r.Run)
 	}
 	return c, nil
 }

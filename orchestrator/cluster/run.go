@@ -194,7 +194,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", opts.Nodes)
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()

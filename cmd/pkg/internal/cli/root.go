@@ -114,6 +114,7 @@ Environment variables read as Helm reads them:
 		newGetCmd(env, g),
 		newTestCmd(env, g),
 		newDiffCmd(env, g),
+		newImageCmd(env),
 	)
 	return root
 }

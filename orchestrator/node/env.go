@@ -1,0 +1,252 @@
+package node
+
+import (
+	"context"
+	"fmt"
+	"strconv"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+)
+
+// configError is a container configuration the runner cannot satisfy
+// (a missing ConfigMap key, say): the container waits with reason
+// CreateContainerConfigError and this message, as the kubelet reports it.
+type configError struct{ msg string }
+
+func (e *configError) Error() string { return e.msg }
+
+// envOf builds a container's environment as the kubelet does: the image's
+// variables, then envFrom sources, then env entries in order (values may
+// refer to earlier ones with $(NAME)).
+func envOf(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, c *corev1.Container, image []string, podIP string) ([]string, error) {
+	var order []string
+	vals := map[string]string{}
+	set := func(k, v string) {
+		if _, ok := vals[k]; !ok {
+			order = append(order, k)
+		}
+		vals[k] = v
+	}
+	for _, kv := range image {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			set(k, v)
+		}
+	}
+	for _, from := range c.EnvFrom {
+		data, err := sourceData(ctx, cs, pod.Namespace, from.ConfigMapRef, from.SecretRef)
+		if err != nil {
+			return nil, err
+		}
+		for k, v := range data {
+			set(from.Prefix+k, v)
+		}
+	}
+	for _, e := range c.Env {
+		if e.ValueFrom == nil {
+			set(e.Name, expand(e.Value, vals))
+			continue
+		}
+		v, err := valueFrom(ctx, cs, pod, c, e.ValueFrom, podIP)
+		if err != nil {
+			return nil, err
+		}
+		set(e.Name, v)
+	}
+	out := make([]string, 0, len(order))
+	for _, k := range order {
+		out = append(out, k+"="+vals[k])
+	}
+	return out, nil
+}
+
+func sourceData(ctx context.Context, cs kubernetes.Interface, ns string, cm *corev1.ConfigMapEnvSource, sec *corev1.SecretEnvSource) (map[string]string, error) {
+	out := map[string]string{}
+	switch {
+	case cm != nil:
+		m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && cm.Optional != nil && *cm.Optional {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &configError{fmt.Sprintf("configmap %q not found", cm.Name)}
+		}
+		for k, v := range m.Data {
+			out[k] = v
+		}
+	case sec != nil:
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, sec.Name, metav1.GetOptions{})
+		if apierrors.IsNotFound(err) && sec.Optional != nil && *sec.Optional {
+			return out, nil
+		}
+		if err != nil {
+			return nil, &configError{fmt.Sprintf("secret %q not found", sec.Name)}
+		}
+		for k, v := range s.Data {
+			out[k] = string(v)
+		}
+	}
+	return out, nil
+}
+
+func valueFrom(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, c *corev1.Container, src *corev1.EnvVarSource, podIP string) (string, error) {
+	ns := pod.Namespace
+	switch {
+	case src.ConfigMapKeyRef != nil:
+		r := src.ConfigMapKeyRef
+		optional := r.Optional != nil && *r.Optional
+		m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, r.Name, metav1.GetOptions{})
+		if err != nil {
+			if optional && apierrors.IsNotFound(err) {
+				return "", nil
+			}
+			return "", &configError{fmt.Sprintf("configmap %q not found", r.Name)}
+		}
+		v, ok := m.Data[r.Key]
+		if !ok && !optional {
+			return "", &configError{fmt.Sprintf("couldn't find key %s in ConfigMap %s/%s", r.Key, ns, r.Name)}
+		}
+		return v, nil
+	case src.SecretKeyRef != nil:
+		r := src.SecretKeyRef
+		optional := r.Optional != nil && *r.Optional
+		s, err := cs.CoreV1().Secrets(ns).Get(ctx, r.Name, metav1.GetOptions{})
+		if err != nil {
+			if optional && apierrors.IsNotFound(err) {
+				return "", nil
+			}
+			return "", &configError{fmt.Sprintf("secret %q not found", r.Name)}
+		}
+		v, ok := s.Data[r.Key]
+		if !ok && !optional {
+			return "", &configError{fmt.Sprintf("couldn't find key %s in Secret %s/%s", r.Key, ns, r.Name)}
+		}
+		return string(v), nil
+	case src.FieldRef != nil:
+		return fieldValue(pod, src.FieldRef.FieldPath, podIP)
+	case src.ResourceFieldRef != nil:
+		return resourceValue(c, src.ResourceFieldRef)
+	}
+	return "", nil
+}
+
+// fieldValue resolves a downward API field path.
+func fieldValue(pod *corev1.Pod, path, podIP string) (string, error) {
+	switch path {
+	case "metadata.name":
+		return pod.Name, nil
+	case "metadata.namespace":
+		return pod.Namespace, nil
+	case "metadata.uid":
+		return string(pod.UID), nil
+	case "spec.nodeName":
+		return pod.Spec.NodeName, nil
+	case "spec.serviceAccountName":
+		return pod.Spec.ServiceAccountName, nil
+	case "status.podIP":
+		return podIP, nil
+	case "status.hostIP":
+		return "127.0.0.1", nil
+	}
+	for _, m := range []struct {
+		prefix string
+		from   map[string]string
+	}{{"metadata.labels['", pod.Labels}, {"metadata.annotations['", pod.Annotations}} {
+		if strings.HasPrefix(path, m.prefix) && strings.HasSuffix(path, "']") {
+			return m.from[strings.TrimSuffix(strings.TrimPrefix(path, m.prefix), "']")], nil
+		}
+	}
+	return "", &configError{fmt.Sprintf("unsupported fieldRef %q", path)}
+}
+
+// resourceValue resolves a resourceFieldRef: limits.cpu is rounded up to
+// whole cores (divisor 1), memory in bytes, as the kubelet does.
+func resourceValue(c *corev1.Container, r *corev1.ResourceFieldSelector) (string, error) {
+	var q = c.Resources.Limits
+	name := strings.TrimPrefix(r.Resource, "limits.")
+	if strings.HasPrefix(r.Resource, "requests.") {
+		q = c.Resources.Requests
+		name = strings.TrimPrefix(r.Resource, "requests.")
+	}
+	v, ok := q[corev1.ResourceName(name)]
+	if !ok {
+		return "0", nil
+	}
+	div := r.Divisor
+	if div.IsZero() {
+		if name == "cpu" {
+			return strconv.FormatInt((v.MilliValue()+999)/1000, 10), nil
+		}
+		return strconv.FormatInt(v.Value(), 10), nil
+	}
+	if name == "cpu" {
+		return strconv.FormatInt((v.MilliValue()+div.MilliValue()-1)/div.MilliValue(), 10), nil
+	}
+	return strconv.FormatInt((v.Value()+div.Value()-1)/div.Value(), 10), nil
+}
+
+// expand replaces $(NAME) with NAME's value when defined, leaves it alone
+// when not, and turns $$ into $, as Kubernetes expands command, args and
+// env values.
+func expand(s string, vals map[string]string) string {
+	if !strings.Contains(s, "$") {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] != '$' || i+1 >= len(s) {
+			b.WriteByte(s[i])
+			continue
+		}
+		switch s[i+1] {
+		case '$':
+			b.WriteByte('$')
+			i++
+		case '(':
+			end := strings.IndexByte(s[i+2:], ')')
+			if end < 0 {
+				b.WriteString(s[i:])
+				return b.String()
+			}
+			name := s[i+2 : i+2+end]
+			if v, ok := vals[name]; ok {
+				b.WriteString(v)
+			} else {
+				b.WriteString(s[i : i+3+end])
+			}
+			i += 2 + end
+		default:
+			b.WriteByte('$')
+		}
+	}
+	return b.String()
+}
+
+// commandOf is the command line a container runs: its command (else the
+// image's entrypoint) and its args (else, with no command, the image's
+// cmd), with $(NAME) expanded from the environment.
+func commandOf(c *corev1.Container, img ImageConfig, env []string) []string {
+	vals := map[string]string{}
+	for _, kv := range env {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			vals[k] = v
+		}
+	}
+	var cmd, args []string
+	switch {
+	case len(c.Command) > 0:
+		cmd, args = c.Command, c.Args
+	case len(c.Args) > 0:
+		cmd, args = img.Entrypoint, c.Args
+	default:
+		cmd, args = img.Entrypoint, img.Cmd
+	}
+	var out []string
+	for _, a := range append(append([]string(nil), cmd...), args...) {
+		out = append(out, expand(a, vals))
+	}
+	return out
+}

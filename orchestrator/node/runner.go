@@ -1,0 +1,170 @@
+package node
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sync"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/fields"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/cache"
+
+	"pkg.dev/pkg/orchestrator/runtime"
+)
+
+// PodRunner is the part of a node agent that runs the Pods bound to its
+// node, as the kubelet does: volumes, network, init containers in order,
+// app containers with their restart policy and back-off, probes, status
+// reported through the API, and termination with a grace period.
+type PodRunner struct {
+	// Node is the node's name.
+	Node   string
+	Client kubernetes.Interface
+	// Runtime runs the containers; required.
+	Runtime runtime.Driver
+	// Images provides root filesystems; required.
+	Images Images
+	// Network gives Pods their own address; nil leaves each Pod in a
+	// private network namespace with only loopback.
+	Network *Network
+	// Dir holds the Pods' volumes, root filesystems and logs.
+	Dir string
+	// Clock returns the current time; nil means time.Now.
+	Clock func() time.Time
+	// Log receives what the runner does; nil discards it.
+	Log *slog.Logger
+	// BackoffBase is the first crash back-off; 0 means 10 s (tests set
+	// less). It doubles to 5 minutes, as the kubelet's.
+	BackoffBase time.Duration
+
+	mu      sync.Mutex
+	workers map[types.UID]*podWorker
+}
+
+func (r *PodRunner) now() time.Time {
+	if r.Clock != nil {
+		return r.Clock()
+	}
+	return time.Now()
+}
+
+func (r *PodRunner) log() *slog.Logger {
+	if r.Log != nil {
+		return r.Log
+	}
+	return slog.New(slog.NewTextHandler(io.Discard, nil))
+}
+
+// Run runs the node's Pods until ctx ends; then it stops every container.
+// Containers left by an earlier run of the agent are removed first, and
+// their Pods started afresh (replaced, never duplicated).
+func (r *PodRunner) Run(ctx context.Context) error {
+	if r.Runtime == nil || r.Images == nil {
+		return errors.New("pod runner: no runtime or image service")
+	}
+	r.mu.Lock()
+	r.workers = map[types.UID]*podWorker{}
+	r.mu.Unlock()
+	if left, err := r.Runtime.List(ctx); err == nil {
+		for _, c := range left {
+			r.log().Info("removing a container left by an earlier run", "container", c.ID)
+			_ = r.Runtime.Remove(ctx, c.ID)
+		}
+	}
+	factory := informers.NewSharedInformerFactoryWithOptions(r.Client, 0,
+		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
+			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", r.Node).String()
+		}))
+	inf := factory.Core().V1().Pods().Informer()
+	_, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { r.sync(ctx, obj) },
+		UpdateFunc: func(_, obj any) { r.sync(ctx, obj) },
+		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if p, ok := obj.(*corev1.Pod); ok {
+				r.stopWorker(p.UID, true)
+			}
+		},
+	})
+	if err != nil {
+		return err
+	}
+	factory.Start(ctx.Done())
+	<-ctx.Done()
+	factory.Shutdown()
+	r.mu.Lock()
+	ws := make([]*podWorker, 0, len(r.workers))
+	for _, w := range r.workers {
+		ws = append(ws, w)
+	}
+	r.mu.Unlock()
+	for _, w := range ws {
+		w.stop(false)
+	}
+	for _, w := range ws {
+		<-w.done
+	}
+	return nil
+}
+
+// sync starts a worker for a new Pod, or tells a worker its Pod is being
+// deleted.
+func (r *PodRunner) sync(ctx context.Context, obj any) {
+	p, ok := obj.(*corev1.Pod)
+	if !ok || p.Spec.NodeName != r.Node {
+		return
+	}
+	r.mu.Lock()
+	w, exists := r.workers[p.UID]
+	if !exists && p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+		w = newPodWorker(r, p)
+		r.workers[p.UID] = w
+		r.mu.Unlock()
+		go w.run(context.WithoutCancel(ctx))
+		return
+	}
+	r.mu.Unlock()
+	if exists && p.DeletionTimestamp != nil {
+		w.stop(true)
+	}
+}
+
+func (r *PodRunner) stopWorker(uid types.UID, deleted bool) {
+	r.mu.Lock()
+	w := r.workers[uid]
+	r.mu.Unlock()
+	if w != nil {
+		w.stop(deleted)
+	}
+}
+
+func (r *PodRunner) forget(uid types.UID) {
+	r.mu.Lock()
+	delete(r.workers, uid)
+	r.mu.Unlock()
+}
+
+// podDir is where a Pod's files live.
+func (r *PodRunner) podDir(p *corev1.Pod) string {
+	return filepath.Join(r.Dir, "pods", string(p.UID))
+}
+
+// LogPath is the log file of one run of a container, as PodRunner writes
+// it: PODDIR/logs/CONTAINER/RESTARTCOUNT.log.
+func LogPath(dir string, podUID types.UID, container string, restart int32) string {
+	return filepath.Join(dir, "pods", string(podUID), "logs", container, fmt.Sprintf("%d.log", restart))
+}
+
+func ensureDir(p string) error { return os.MkdirAll(p, 0o755) }
