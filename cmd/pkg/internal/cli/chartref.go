@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -8,17 +9,17 @@ import (
 	"strings"
 
 	"github.com/spf13/pflag"
+
+	"pkg.dev/pkg/repo"
 )
 
-// errRemoteCharts is wrapped by every error about a chart reference that
-// would have to be fetched: pkg loads charts from directories and archives
-// only, for now.
-var errRemoteCharts = errors.New("pkg loads charts from local directories and archives only")
+// errRemoteCharts is wrapped by errors about fetching that pkg does not
+// do (yet): chart URLs with schemes other than http(s) and oci, and, where
+// commands have not wired updateDependencies, --dependency-update.
+var errRemoteCharts = errors.New("not supported by pkg yet")
 
 // chartPathOptions are Helm's flags that say where a chart comes from and
-// how to fetch it. pkg accepts all of them so that Helm command lines
-// parse; the ones that only matter when fetching a chart from a repository
-// are refused with a clear error when a fetch would be needed.
+// how to fetch it.
 type chartPathOptions struct {
 	version         string
 	verify          bool
@@ -32,9 +33,16 @@ type chartPathOptions struct {
 	insecureSkipTLS bool
 	plainHTTP       bool
 	passCredentials bool
+
+	// env and flags are kept by addFlags: locate reads the global
+	// repository flags (merged into the command's flag set by cobra when
+	// it parses) and the command's --devel from them.
+	env   Env
+	flags *pflag.FlagSet
 }
 
 func (c *chartPathOptions) addFlags(f *pflag.FlagSet, env Env) {
+	c.env, c.flags = env, f
 	f.StringVar(&c.version, "version", "", "specify a version constraint for the chart version to use. This constraint can be a specific tag (e.g. 1.1.1) or it may reference a valid range (e.g. ^2.0.0). If this is not specified, the latest version is used")
 	f.BoolVar(&c.verify, "verify", false, "verify the package before using it")
 	f.StringVar(&c.keyring, "keyring", helmPaths{env}.defaultKeyring(), "location of public keys used for verification")
@@ -49,32 +57,124 @@ func (c *chartPathOptions) addFlags(f *pflag.FlagSet, env Env) {
 	f.BoolVar(&c.passCredentials, "pass-credentials", false, "pass credentials to all domains")
 }
 
-// locate resolves a chart reference as Helm's LocateChart does for local
-// charts: an existing path wins (even with --repo), a path that looks
-// local ("./x", "/x") and does not exist is "not found", and anything else
-// names a chart in a repository, which pkg cannot fetch yet.
+// locate is locateContext without cancellation, for callers that have no
+// context at hand.
 func (c *chartPathOptions) locate(name string) (string, error) {
+	return c.locateContext(context.Background(), name)
+}
+
+// locateContext resolves a chart reference as Helm's LocateChart does and
+// returns a local path: an existing path wins (even with --repo), a path
+// that looks local ("./x", "/x") and does not exist is "not found";
+// otherwise the chart is downloaded, from the repository at --repo, from
+// a configured repository ("REPO/CHART") or from an http(s) URL, into the
+// repository cache, and the archive's path there is returned.
+func (c *chartPathOptions) locateContext(ctx context.Context, name string) (string, error) {
 	name = strings.TrimSpace(name)
 	if _, err := os.Stat(name); err == nil {
 		if c.verify {
-			return "", fmt.Errorf("--verify: verifying chart provenance is not supported yet: %w", errRemoteCharts)
+			return "", errors.New("--verify: verifying chart provenance is not supported yet")
 		}
 		return name, nil
 	}
 	if filepath.IsAbs(name) || strings.HasPrefix(name, ".") {
 		return name, fmt.Errorf("path %q not found", name)
 	}
-	switch {
-	case c.repoURL != "":
-		return "", fmt.Errorf("cannot fetch chart %q from repository %s: %w", name, c.repoURL, errRemoteCharts)
-	case strings.HasPrefix(name, "oci://"):
-		return "", fmt.Errorf("cannot pull chart %q from an OCI registry: %w", name, errRemoteCharts)
-	case strings.Contains(name, "://"):
-		return "", fmt.Errorf("cannot download chart %q: %w", name, errRemoteCharts)
-	case !strings.Contains(name, "/"):
-		// Helm's message for a bare word that is not a local path.
-		return "", fmt.Errorf("non-absolute URLs should be in form of repo_name/path_to_chart, got: %s", name)
+	if c.verify {
+		return "", errors.New("--verify: verifying chart provenance is not supported yet")
 	}
-	repoName := name[:strings.Index(name, "/")]
-	return "", fmt.Errorf("repo %s not found: %w", repoName, errRemoteCharts)
+	config, cache := c.repositoryPaths()
+	if repo.IsOCI(name) {
+		p, err := c.pullOCI(ctx, name)
+		if err != nil {
+			return "", err
+		}
+		return repo.StoreArchive(cache, p.Name+"-"+p.Version+".tgz", p.Data)
+	}
+	d, err := c.download(ctx, name, config, repo.Cache{Dir: cache})
+	if err != nil {
+		return "", err
+	}
+	return repo.StoreArchive(cache, d.FileName, d.Data)
+}
+
+// download fetches the chart name as locate and `pkg pull` do.
+func (c *chartPathOptions) download(ctx context.Context, name, repoConfig string, cache repo.Cache) (*repo.Download, error) {
+	if strings.Contains(name, "://") && !strings.HasPrefix(name, "http://") && !strings.HasPrefix(name, "https://") {
+		return nil, fmt.Errorf("cannot download chart %q: %w", name, errRemoteCharts)
+	}
+	if c.repoURL == "" && !strings.Contains(name, "/") {
+		// Helm's message for a bare word that is not a local path.
+		return nil, fmt.Errorf("non-absolute URLs should be in form of repo_name/path_to_chart, got: %s", name)
+	}
+	files, err := repo.LoadFileOrEmpty(repoConfig)
+	if err != nil {
+		return nil, err
+	}
+	r := &repo.Resolver{
+		Fetcher:      newFetcher(c.env, defaultRepoTimeout),
+		Repositories: files,
+		Cache:        cache,
+		Warn:         warnFunc(c.env),
+	}
+	return r.Download(ctx, repo.Request{
+		Ref:     name,
+		Version: c.versionConstraint(),
+		RepoURL: c.repoURL,
+		Access: repo.Entry{
+			Username:              c.username,
+			Password:              c.password,
+			CertFile:              c.certFile,
+			KeyFile:               c.keyFile,
+			CAFile:                c.caFile,
+			InsecureSkipTLSVerify: c.insecureSkipTLS,
+			PassCredentials:       c.passCredentials,
+		},
+	})
+}
+
+// versionConstraint is --version, or ">0.0.0-0" when it is empty and the
+// command's --devel is set, as in Helm.
+func (c *chartPathOptions) versionConstraint() string {
+	v := strings.TrimSpace(c.version)
+	if v == "" && c.flags != nil {
+		if f := c.flags.Lookup("devel"); f != nil && f.Value.String() == "true" {
+			return ">0.0.0-0"
+		}
+	}
+	return v
+}
+
+// repositoryPaths are the repositories file and cache in effect: the
+// global --repository-config and --repository-cache (which default to
+// $HELM_REPOSITORY_CONFIG, $HELM_REPOSITORY_CACHE and Helm's locations).
+func (c *chartPathOptions) repositoryPaths() (config, cache string) {
+	p := helmPaths{c.env}
+	config = envOr(c.env, "HELM_REPOSITORY_CONFIG", p.config("repositories.yaml"))
+	cache = envOr(c.env, "HELM_REPOSITORY_CACHE", p.cache("repository"))
+	if c.flags != nil {
+		if f := c.flags.Lookup("repository-config"); f != nil {
+			config = f.Value.String()
+		}
+		if f := c.flags.Lookup("repository-cache"); f != nil {
+			cache = f.Value.String()
+		}
+	}
+	return config, cache
+}
+
+// pullOCI downloads an oci:// chart with the command's TLS flags and the
+// stored registry logins.
+func (c *chartPathOptions) pullOCI(ctx context.Context, ref string) (*repo.OCIPull, error) {
+	g := &globalOptions{registryConfig: envOr(c.env, "HELM_REGISTRY_CONFIG", helmPaths{c.env}.config("registry", "config.json"))}
+	if c.flags != nil {
+		if f := c.flags.Lookup("registry-config"); f != nil {
+			g.registryConfig = f.Value.String()
+		}
+	}
+	o, err := newOCI(g, registryAccess{certFile: c.certFile, keyFile: c.keyFile, caFile: c.caFile, insecure: c.insecureSkipTLS, plainHTTP: c.plainHTTP})
+	if err != nil {
+		return nil, err
+	}
+	return o.Pull(ctx, ref, c.versionConstraint())
 }

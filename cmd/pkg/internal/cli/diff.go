@@ -78,7 +78,7 @@ func newDiffUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 		Short: "show what an upgrade would change",
 		Args:  exactArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ch, vals, err := a.loadChart(env, args[1])
+			ch, vals, err := a.loadChart(cmd.Context(), env, g, args[1])
 			if err != nil {
 				return err
 			}

@@ -171,11 +171,11 @@ func (a *applyFlags) applyOptions(dry release.DryRun) release.ApplyOptions {
 
 // loadChart locates, loads and checks the chart and merges the values,
 // in Helm's order.
-func (a *applyFlags) loadChart(env Env, ref string) (*chart.Chart, map[string]any, error) {
+func (a *applyFlags) loadChart(ctx context.Context, env Env, g *globalOptions, ref string) (*chart.Chart, map[string]any, error) {
 	if a.chartPath.version == "" && a.devel {
 		a.chartPath.version = ">0.0.0-0"
 	}
-	path, err := a.chartPath.locate(ref)
+	path, err := a.chartPath.locateContext(ctx, ref)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -188,7 +188,12 @@ func (a *applyFlags) loadChart(env Env, ref string) (*chart.Chart, map[string]an
 		return nil, nil, err
 	}
 	if err := render.CheckDependencies(ch); err != nil {
-		return nil, nil, fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: %w", err)
+		if !a.dependencyUp {
+			return nil, nil, fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: %w", err)
+		}
+		if ch, err = updateDependencies(ctx, env, g, path); err != nil {
+			return nil, nil, err
+		}
 	}
 	return ch, vals, nil
 }
@@ -230,7 +235,7 @@ func runInstall(cmd *cobra.Command, env Env, g *globalOptions, a *applyFlags, na
 	if err != nil {
 		return nil, err
 	}
-	ch, vals, err := a.loadChart(env, ref)
+	ch, vals, err := a.loadChart(cmd.Context(), env, g, ref)
 	if err != nil {
 		return nil, err
 	}

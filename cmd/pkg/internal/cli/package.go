@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -29,7 +30,7 @@ type packageOptions struct {
 	insecureSkipTLS, plainHTTP                    bool
 }
 
-func newPackageCmd(env Env) *cobra.Command {
+func newPackageCmd(env Env, g *globalOptions) *cobra.Command {
 	o := &packageOptions{}
 	cmd := &cobra.Command{
 		Use:   "package [CHART_PATH] [...]",
@@ -43,8 +44,8 @@ left out.
 Charts listed as dependencies in Chart.yaml must be present in the chart's
 charts/ directory.
 `,
-		RunE: func(_ *cobra.Command, args []string) error {
-			return o.run(env, args)
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return o.run(cmd.Context(), env, g, args)
 		},
 	}
 	f := cmd.Flags()
@@ -55,7 +56,7 @@ charts/ directory.
 	f.StringVar(&o.version, "version", "", "set the version on the chart to this semver version")
 	f.StringVar(&o.appVersion, "app-version", "", "set the appVersion on the chart to this version")
 	f.StringVarP(&o.dest, "destination", "d", ".", "location to write the chart.")
-	f.BoolVarP(&o.dependencyUp, "dependency-update", "u", false, `update dependencies from "Chart.yaml" to dir "charts/" before packaging (not supported yet)`)
+	f.BoolVarP(&o.dependencyUp, "dependency-update", "u", false, `update dependencies from "Chart.yaml" to dir "charts/" before packaging`)
 	f.StringVar(&o.username, "username", "", "chart repository username where to locate the requested chart")
 	f.StringVar(&o.password, "password", "", "chart repository password where to locate the requested chart")
 	f.StringVar(&o.certFile, "cert-file", "", "identify HTTPS client using this SSL certificate file")
@@ -66,7 +67,7 @@ charts/ directory.
 	return cmd
 }
 
-func (o *packageOptions) run(env Env, args []string) error {
+func (o *packageOptions) run(ctx context.Context, env Env, g *globalOptions, args []string) error {
 	if len(args) == 0 {
 		return errors.New("need at least one argument, the path to the chart")
 	}
@@ -79,10 +80,14 @@ func (o *packageOptions) run(env Env, args []string) error {
 		}
 		return errors.New("--sign: signing packages is not supported yet")
 	}
-	if o.dependencyUp {
-		return fmt.Errorf("--dependency-update: %w", errRemoteCharts)
-	}
 	for _, p := range args {
+		if o.dependencyUp {
+			// As helm package -u: update the dependencies of the chart
+			// directory first.
+			if _, err := updateDependencies(ctx, env, g, p); err != nil {
+				return err
+			}
+		}
 		name, err := o.packageOne(p)
 		if err != nil {
 			return err

@@ -100,7 +100,7 @@ Environment variables read as Helm reads them:
 		newLintCmd(env, g),
 		newShowCmd(env),
 		newCreateCmd(env),
-		newPackageCmd(env),
+		newPackageCmd(env, g),
 		newCompletionCmd(env),
 		newDocsCmd(env),
 		newClusterCmd(env),
@@ -114,6 +114,12 @@ Environment variables read as Helm reads them:
 		newGetCmd(env, g),
 		newTestCmd(env, g),
 		newDiffCmd(env, g),
+		newRepoCmd(env, g),
+		newSearchCmd(env, g),
+		newPullCmd(env, g),
+		newDependencyCmd(env, g),
+		newRegistryCmd(env, g),
+		newPushCmd(env, g),
 		newImageCmd(env),
 	)
 	return root

@@ -43,11 +43,11 @@ This command has one subcommand for each part of a chart it can print.
 			Short: short,
 			Long:  "\nThis command reads a chart (a directory or an archive) and prints " + long + ".\n",
 			Args:  exactArgs(1),
-			RunE: func(_ *cobra.Command, args []string) error {
+			RunE: func(c *cobra.Command, args []string) error {
 				if jsonPath != "" {
 					return errors.New("--jsonpath is not supported yet")
 				}
-				path, err := o.locate(args[0])
+				path, err := o.locateContext(c.Context(), args[0])
 				if err != nil {
 					return err
 				}

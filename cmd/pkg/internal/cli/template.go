@@ -183,7 +183,7 @@ func (o *templateOptions) run(cmd *cobra.Command, env Env, g *globalOptions, arg
 	if err != nil {
 		return err
 	}
-	path, err := o.chartPath.locate(chartRef)
+	path, err := o.chartPath.locateContext(cmd.Context(), chartRef)
 	if err != nil {
 		return err
 	}
@@ -197,10 +197,12 @@ func (o *templateOptions) run(cmd *cobra.Command, env Env, g *globalOptions, arg
 	}
 	if err := render.CheckDependencies(ch); err != nil {
 		err = fmt.Errorf("An error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: %w", err)
-		if o.dependencyUp {
-			return fmt.Errorf("--dependency-update: %w: %w", errRemoteCharts, err)
+		if !o.dependencyUp {
+			return err
 		}
-		return err
+		if ch, err = updateDependencies(cmd.Context(), env, g, path); err != nil {
+			return err
+		}
 	}
 	dryRun := o.install.dryRun
 	if dryRun == "" {

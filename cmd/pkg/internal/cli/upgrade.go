@@ -44,7 +44,7 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			ch, vals, err := a.loadChart(env, args[1])
+			ch, vals, err := a.loadChart(cmd.Context(), env, g, args[1])
 			if err != nil {
 				return err
 			}
