@@ -105,7 +105,7 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 	}
 	if len(parts) == 3 {
 		req.sub = parts[2]
-		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") {
+		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") {
 			return req, false
 		}
 		if req.watch {
@@ -154,6 +154,8 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 			s.serveList(w, r, req)
 		case req.sub == "scale":
 			s.serveGetScale(w, r, req)
+		case req.sub == "log":
+			s.serveLog(w, r, req)
 		default:
 			if !res.serves("get") {
 				notSupported("get")

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 
@@ -91,7 +92,14 @@ type Config struct {
 	// GCResyncPeriod is how often the garbage collector re-reads the
 	// whole store as a safety net; DefaultGCResyncPeriod when 0.
 	GCResyncPeriod time.Duration
+	// PodLogs serves the pods/log subresource (kubectl logs) from where
+	// the node agents keep container logs; nil answers 404.
+	PodLogs PodLogsFunc
 }
+
+// PodLogsFunc streams a container's log for GET pods/NAME/log. pod is the
+// Pod object as stored; the result is closed when the response ends.
+type PodLogsFunc func(ctx context.Context, pod *corev1.Pod, opts corev1.PodLogOptions) (io.ReadCloser, error)
 
 // Server serves the Kubernetes API over a Store. It is an http.Handler.
 type Server struct {

@@ -10,10 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"pkg.dev/pkg/orchestrator/apiserver"
+	"pkg.dev/pkg/orchestrator/node"
 	"pkg.dev/pkg/orchestrator/store"
 )
 
@@ -162,6 +166,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Middleware:       []func(http.Handler) http.Handler{BearerAuth(token)},
 		AdvertiseAddress: advertiseIP(ctx, opts.Address),
 		AdvertisePort:    port,
+		PodLogs: func(ctx context.Context, pod *corev1.Pod, o corev1.PodLogOptions) (io.ReadCloser, error) {
+			return node.OpenLogs(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, o)
+		},
 	})
 	if err != nil {
 		_ = ln.Close()

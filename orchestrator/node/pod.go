@@ -344,6 +344,11 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 		return runtime.ExitStatus{}, err
 	}
 	_ = w.r.Runtime.Remove(ctx, c.id)
+	w.mu.Lock()
+	if c.started {
+		c.restarts++ // as the kubelet counts: one more start of a container that ran
+	}
+	w.mu.Unlock()
 	logDir := filepath.Dir(LogPath(w.r.Dir, w.pod.UID, c.spec.Name, c.restarts))
 	if err := ensureDir(logDir); err != nil {
 		return runtime.ExitStatus{}, err
@@ -393,9 +398,6 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 		FinishedAt: metav1.NewTime(w.r.now()), ContainerID: "runc://" + c.id,
 	}}
 	c.ready = false
-	if !w.stopping() {
-		c.restarts++
-	}
 	w.mu.Unlock()
 	w.markDirty()
 	return st, err
