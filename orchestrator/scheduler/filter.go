@@ -4,10 +4,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
-	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	"k8s.io/klog/v2"
 )
 
@@ -27,12 +24,13 @@ const (
 // filter says why node cannot run pod ("" if it can). checks are run in
 // kube-scheduler's order and the first failing one is reported, as its
 // framework does per node.
-func filter(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod) []string {
+func filter(st *podState, ni *NodeInfo) []string {
+	pod := st.pod
 	node := ni.Node
 	if node.Spec.Unschedulable && !tolerates(pod, &corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect: corev1.TaintEffectNoSchedule}) {
 		return []string{reasonUnschedulable}
 	}
-	if ok, _ := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); !ok {
+	if ok, _ := st.required.Match(node); !ok {
 		return []string{reasonNodeAffinity}
 	}
 	if taint, bad := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, pod.Spec.Tolerations, func(t *corev1.Taint) bool {
@@ -43,10 +41,10 @@ func filter(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod) []string {
 	if reasons := fits(ni, pod); len(reasons) > 0 {
 		return reasons
 	}
-	if r := interPodAffinity(snap, ni, pod); r != "" {
+	if r := interPodAffinity(st, ni); r != "" {
 		return []string{r}
 	}
-	if r := topologySpread(snap, ni, pod); r != "" {
+	if r := topologySpread(st, ni); r != "" {
 		return []string{r}
 	}
 	return nil
@@ -77,109 +75,32 @@ func fits(ni *NodeInfo, pod *corev1.Pod) []string {
 	return out
 }
 
-// termMatches tells whether other is selected by an affinity term of pod
-// (its label selector, within the term's namespaces).
-func termMatches(term corev1.PodAffinityTerm, pod, other *corev1.Pod) bool {
-	namespaces := term.Namespaces
-	if len(namespaces) == 0 && term.NamespaceSelector == nil {
-		namespaces = []string{pod.Namespace}
-	}
-	inNS := false
-	for _, ns := range namespaces {
-		if ns == other.Namespace {
-			inNS = true
-		}
-	}
-	if term.NamespaceSelector != nil && len(term.NamespaceSelector.MatchLabels) == 0 && len(term.NamespaceSelector.MatchExpressions) == 0 {
-		inNS = true // an empty namespace selector selects every namespace
-	}
-	if !inNS {
-		return false
-	}
-	sel, err := metav1.LabelSelectorAsSelector(term.LabelSelector)
-	if err != nil {
-		return false
-	}
-	return sel.Matches(labels.Set(other.Labels))
-}
-
-// topologyValue is the node's value for a topology key, and whether it
-// has one.
-func topologyValue(node *corev1.Node, key string) (string, bool) {
-	v, ok := node.Labels[key]
-	return v, ok
-}
-
-// interPodAffinity checks the required pod affinity and anti-affinity of
-// the incoming Pod, and the required anti-affinity of the Pods already
-// placed, against the topology domain of the node.
-func interPodAffinity(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod) string {
-	aff := pod.Spec.Affinity
-	if aff != nil && aff.PodAffinity != nil {
-		if r := requiredAffinity(snap, ni, pod, aff.PodAffinity.RequiredDuringSchedulingIgnoredDuringExecution); r != "" {
-			return r
-		}
-	}
-	if aff != nil && aff.PodAntiAffinity != nil {
-		for _, term := range aff.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-			v, ok := topologyValue(ni.Node, term.TopologyKey)
-			if !ok {
-				continue
-			}
-			for _, other := range snap.Nodes {
-				if ov, ok := topologyValue(other.Node, term.TopologyKey); !ok || ov != v {
-					continue
-				}
-				for _, p := range other.Pods {
-					if termMatches(term, pod, p) {
-						return reasonAntiAffinity
-					}
-				}
-			}
-		}
-	}
-	// Existing pods' anti-affinity forbidding this pod in their domain.
-	for _, other := range snap.Nodes {
-		for _, p := range other.Pods {
-			if p.Spec.Affinity == nil || p.Spec.Affinity.PodAntiAffinity == nil {
-				continue
-			}
-			for _, term := range p.Spec.Affinity.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
-				v1, ok1 := topologyValue(other.Node, term.TopologyKey)
-				v2, ok2 := topologyValue(ni.Node, term.TopologyKey)
-				if ok1 && ok2 && v1 == v2 && termMatches(term, p, pod) {
-					return reasonExistingAntiAff
-				}
-			}
-		}
-	}
-	return ""
-}
-
-// requiredAffinity checks required pod affinity terms: each must find a
-// matching Pod in the node's topology domain.
-func requiredAffinity(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod, terms []corev1.PodAffinityTerm) string {
-	for _, term := range terms {
-		v, ok := topologyValue(ni.Node, term.TopologyKey)
+// interPodAffinity checks, in kube-scheduler's order, the Pod's required
+// affinity and anti-affinity and the placed Pods' anti-affinity, against
+// the node's topology domains.
+func interPodAffinity(st *podState, ni *NodeInfo) string {
+	nl := ni.Node.Labels
+	for _, t := range st.affTerms {
+		v, ok := nl[t.term.TopologyKey]
 		if !ok {
 			return reasonAffinity
 		}
-		matched, anyMatch := false, false
-		for _, other := range snap.Nodes {
-			for _, p := range other.Pods {
-				if !termMatches(term, pod, p) {
-					continue
-				}
-				anyMatch = true
-				if ov, ok := topologyValue(other.Node, term.TopologyKey); ok && ov == v {
-					matched = true
-				}
-			}
-		}
-		// As kube-scheduler: a pod whose affinity selects itself may go
-		// anywhere while no pod matches yet (the first of a group).
-		if !matched && (anyMatch || !termMatches(term, pod, pod)) {
+		// As kube-scheduler: a Pod whose affinity selects itself may go
+		// anywhere while no Pod matches yet (the first of a group).
+		if t.values[v] == 0 && (t.any || !t.self) {
 			return reasonAffinity
+		}
+	}
+	for _, t := range st.antiTerms {
+		if v, ok := nl[t.term.TopologyKey]; ok && t.values[v] > 0 {
+			return reasonAntiAffinity
+		}
+	}
+	for pair := range st.existingAnti {
+		if nl[pair.key] == pair.value {
+			if _, ok := nl[pair.key]; ok {
+				return reasonExistingAntiAff
+			}
 		}
 	}
 	return ""
@@ -187,56 +108,18 @@ func requiredAffinity(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod, terms []cor
 
 // topologySpread checks the DoNotSchedule topology spread constraints:
 // placing the Pod on the node must keep the skew within maxSkew.
-func topologySpread(snap *Snapshot, ni *NodeInfo, pod *corev1.Pod) string {
-	for _, c := range pod.Spec.TopologySpreadConstraints {
-		if c.WhenUnsatisfiable != corev1.DoNotSchedule {
+func topologySpread(st *podState, ni *NodeInfo) string {
+	for _, s := range st.spread {
+		if s.c.WhenUnsatisfiable != corev1.DoNotSchedule {
 			continue
 		}
-		v, ok := topologyValue(ni.Node, c.TopologyKey)
+		v, ok := ni.Node.Labels[s.c.TopologyKey]
 		if !ok {
 			return reasonTopologySpread
 		}
-		counts := spreadCounts(snap, pod, c)
-		minCount := int32(-1)
-		for _, n := range counts {
-			if minCount < 0 || n < minCount {
-				minCount = n
-			}
-		}
-		if minCount < 0 {
-			minCount = 0
-		}
-		if counts[v]+1-minCount > c.MaxSkew {
+		if s.counts[v]+1-s.min > s.c.MaxSkew {
 			return reasonTopologySpread
 		}
 	}
 	return ""
-}
-
-// spreadCounts counts, per topology domain of the eligible nodes, the Pods
-// a spread constraint selects.
-func spreadCounts(snap *Snapshot, pod *corev1.Pod, c corev1.TopologySpreadConstraint) map[string]int32 {
-	sel, err := metav1.LabelSelectorAsSelector(c.LabelSelector)
-	if err != nil {
-		sel = labels.Nothing()
-	}
-	counts := map[string]int32{}
-	for _, other := range snap.Nodes {
-		v, ok := topologyValue(other.Node, c.TopologyKey)
-		if !ok {
-			continue
-		}
-		if match, _ := nodeaffinity.GetRequiredNodeAffinity(pod).Match(other.Node); !match {
-			continue
-		}
-		if _, seen := counts[v]; !seen {
-			counts[v] = 0
-		}
-		for _, p := range other.Pods {
-			if p.Namespace == pod.Namespace && sel.Matches(labels.Set(p.Labels)) {
-				counts[v]++
-			}
-		}
-	}
-	return counts
 }

@@ -37,8 +37,9 @@ func (e *FitError) Error() string {
 func Schedule(snap *Snapshot, pod *corev1.Pod) (string, error) {
 	var feasible []*NodeInfo
 	fe := &FitError{Nodes: len(snap.Nodes), Reasons: map[string]int{}}
+	st := prepare(snap, pod)
 	for _, ni := range snap.Nodes {
-		if reasons := filter(snap, ni, pod); len(reasons) > 0 {
+		if reasons := filter(st, ni); len(reasons) > 0 {
 			for _, r := range reasons {
 				fe.Reasons[r]++
 			}
@@ -49,7 +50,7 @@ func Schedule(snap *Snapshot, pod *corev1.Pod) (string, error) {
 	if len(feasible) == 0 {
 		return "", fe
 	}
-	scores := scoreNodes(snap, feasible, pod)
+	scores := scoreNodes(st, snap, feasible)
 	best := 0
 	for i := range feasible {
 		if scores[i] > scores[best] || (scores[i] == scores[best] && feasible[i].Node.Name < feasible[best].Node.Name) {

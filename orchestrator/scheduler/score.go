@@ -12,7 +12,8 @@ const maxScore = 100
 // resources, preferred node affinity, tolerated PreferNoSchedule taints,
 // preferred pod (anti-)affinity and spreading, each normalized to 0..100
 // and summed.
-func scoreNodes(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int64 {
+func scoreNodes(st *podState, snap *Snapshot, nodes []*NodeInfo) []int64 {
+	pod := st.pod
 	total := make([]int64, len(nodes))
 	add := func(raw []int64, reverse bool) {
 		lo, hi := int64(0), int64(0)
@@ -65,7 +66,7 @@ func scoreNodes(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int64 {
 	}
 	add(intolerable, true)
 	add(podAffinityScores(snap, nodes, pod), false)
-	add(spreadScores(snap, nodes, pod), true)
+	add(spreadScores(st, nodes), true)
 	return total
 }
 
@@ -79,18 +80,13 @@ func leastAllocated(ni *NodeInfo, req Resources) int64 {
 		}
 		return (capacity - requested) * maxScore / capacity
 	}
-	var used Resources
-	for _, p := range ni.Pods {
-		r := nonZeroRequests(p)
-		used.MilliCPU += r.MilliCPU
-		used.Memory += r.Memory
-	}
+	used := ni.NonZero
 	return (score(used.MilliCPU+req.MilliCPU, alloc.MilliCPU) + score(used.Memory+req.Memory, alloc.Memory)) / 2
 }
 
 // podAffinityScores weighs the preferred pod affinity (positive) and
 // anti-affinity (negative) terms by the matching Pods in each node's
-// topology domain.
+// topology domain, counting the Pods once per term.
 func podAffinityScores(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int64 {
 	raw := make([]int64, len(nodes))
 	aff := pod.Spec.Affinity
@@ -112,21 +108,23 @@ func podAffinityScores(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int
 			terms = append(terms, weighted{t.PodAffinityTerm, -int64(t.Weight)})
 		}
 	}
-	for i, ni := range nodes {
-		for _, w := range terms {
-			v, ok := topologyValue(ni.Node, w.term.TopologyKey)
+	for _, w := range terms {
+		m := newMatcher(w.term, pod)
+		counts := map[string]int64{}
+		for _, ni := range snap.Nodes {
+			v, ok := ni.Node.Labels[w.term.TopologyKey]
 			if !ok {
 				continue
 			}
-			for _, other := range snap.Nodes {
-				if ov, ok := topologyValue(other.Node, w.term.TopologyKey); !ok || ov != v {
-					continue
+			for _, p := range ni.Pods {
+				if m.matches(p) {
+					counts[v]++
 				}
-				for _, p := range other.Pods {
-					if termMatches(w.term, pod, p) {
-						raw[i] += w.weight
-					}
-				}
+			}
+		}
+		for i, ni := range nodes {
+			if v, ok := ni.Node.Labels[w.term.TopologyKey]; ok {
+				raw[i] += w.weight * counts[v]
 			}
 		}
 	}
@@ -136,31 +134,30 @@ func podAffinityScores(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int
 // spreadScores counts, for each node, the Pods its domains already hold
 // for the Pod's ScheduleAnyway spread constraints, or else the Pods of the
 // same owner on the node (default spreading); fewer is better.
-func spreadScores(snap *Snapshot, nodes []*NodeInfo, pod *corev1.Pod) []int64 {
+func spreadScores(st *podState, nodes []*NodeInfo) []int64 {
 	raw := make([]int64, len(nodes))
 	soft := false
-	for _, c := range pod.Spec.TopologySpreadConstraints {
-		if c.WhenUnsatisfiable != corev1.ScheduleAnyway {
+	for _, s := range st.spread {
+		if s.c.WhenUnsatisfiable != corev1.ScheduleAnyway {
 			continue
 		}
 		soft = true
-		counts := spreadCounts(snap, pod, c)
 		for i, ni := range nodes {
-			if v, ok := topologyValue(ni.Node, c.TopologyKey); ok {
-				raw[i] += int64(counts[v])
+			if v, ok := ni.Node.Labels[s.c.TopologyKey]; ok {
+				raw[i] += int64(s.counts[v])
 			}
 		}
 	}
 	if soft {
 		return raw
 	}
-	owner := controllerOf(pod)
+	owner := controllerOf(st.pod)
 	if owner == "" {
 		return raw
 	}
 	for i, ni := range nodes {
 		for _, p := range ni.Pods {
-			if p.Namespace == pod.Namespace && controllerOf(p) == owner {
+			if p.Namespace == st.pod.Namespace && controllerOf(p) == owner {
 				raw[i]++
 			}
 		}

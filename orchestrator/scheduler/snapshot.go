@@ -16,6 +16,18 @@ type NodeInfo struct {
 	Pods []*corev1.Pod
 	// Requested sums the requests of Pods.
 	Requested Resources
+	// NonZero sums them with scoring's defaults for Pods that request
+	// nothing (100m cpu, 200Mi memory), as kube-scheduler keeps it.
+	NonZero Resources
+	// anti are the Pods with required anti-affinity, their terms parsed
+	// once, for the check every later decision makes against them.
+	anti []antiPod
+}
+
+// antiPod is a placed Pod's required anti-affinity term, parsed.
+type antiPod struct {
+	key string
+	m   matcher
 }
 
 // Resources are the amounts the scheduler accounts: milli-cpu, memory
@@ -39,6 +51,14 @@ func NewNodeInfo(node *corev1.Node, pods ...*corev1.Pod) *NodeInfo {
 // AddPod accounts a Pod on the node.
 func (n *NodeInfo) AddPod(p *corev1.Pod) {
 	n.Pods = append(n.Pods, p)
+	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+		for _, t := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			n.anti = append(n.anti, antiPod{key: t.TopologyKey, m: newMatcher(t, p)})
+		}
+	}
+	nz := nonZeroRequests(p)
+	n.NonZero.MilliCPU += nz.MilliCPU
+	n.NonZero.Memory += nz.Memory
 	r := PodRequests(p)
 	n.Requested.MilliCPU += r.MilliCPU
 	n.Requested.Memory += r.Memory
