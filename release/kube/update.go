@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"sync"
 	"time"
 
 	jsonpatch "gopkg.in/evanphx/json-patch.v4"
@@ -50,31 +51,78 @@ const recreateTimeout = time.Minute
 func (c *Client) Update(ctx context.Context, original, target release.ResourceList, opts release.UpdateOptions) (*release.ApplyResult, error) {
 	res := &release.ApplyResult{}
 	var errs []error
-	for _, t := range target {
-		live, err := c.live(ctx, t)
-		if err != nil {
-			return res, err
+	// As Helm's batches: the resources of one kind (consecutive in install
+	// order) are applied concurrently, kinds one after another.
+	type outcome struct {
+		created, updated bool
+		err, fatal       error
+	}
+	for start := 0; start < len(target); {
+		end := start + 1
+		for end < len(target) && target[end].GVK == target[start].GVK {
+			end++
 		}
-		if live == nil {
-			if err := c.create(ctx, t); err != nil {
-				return res, err
+		batch := target[start:end]
+		outs := make([]outcome, len(batch))
+		var wg sync.WaitGroup
+		sem := make(chan struct{}, 8)
+		for i, t := range batch {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				sem <- struct{}{}
+				defer func() { <-sem }()
+				live, err := c.live(ctx, t)
+				if err != nil {
+					outs[i].fatal = err
+					return
+				}
+				if live == nil {
+					if err := c.create(ctx, t); err != nil {
+						outs[i].fatal = err
+						return
+					}
+					outs[i].created = true
+					return
+				}
+				base := baseline(live)
+				if o := find(original, t); o != nil {
+					base = o.Object
+				} else {
+					c.log.Debug("not in the previous release; the live object is the merge's original", "resource", t.String())
+				}
+				if err := c.update(ctx, t, base, live, opts.Force); err != nil {
+					if ctx.Err() != nil {
+						outs[i].fatal = err
+						return
+					}
+					outs[i].err = err
+				}
+				outs[i].updated = true
+			}()
+		}
+		wg.Wait()
+		var fatal error
+		for i, o := range outs {
+			switch {
+			case o.fatal != nil:
+				if fatal == nil {
+					fatal = o.fatal
+				}
+			case o.created:
+				res.Created = append(res.Created, batch[i])
+			case o.updated:
+				res.Updated = append(res.Updated, batch[i])
 			}
-			res.Created = append(res.Created, t)
-			continue
-		}
-		base := baseline(live)
-		if o := find(original, t); o != nil {
-			base = o.Object
-		} else {
-			c.log.Debug("not in the previous release; the live object is the merge's original", "resource", t.String())
-		}
-		if err := c.update(ctx, t, base, live, opts.Force); err != nil {
-			if ctx.Err() != nil {
-				return res, err
+			if o.err != nil {
+				errs = append(errs, o.err)
 			}
-			errs = append(errs, err)
 		}
-		res.Updated = append(res.Updated, t)
+		if fatal != nil {
+			// Everything the batch created is reported, for cleanup.
+			return res, fatal
+		}
+		start = end
 	}
 	if len(errs) > 0 {
 		return res, errors.Join(errs...)
