@@ -17,6 +17,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"pkg.dev/pkg/orchestrator/controllers"
 	"pkg.dev/pkg/orchestrator/image"
 	"pkg.dev/pkg/orchestrator/node"
 	"pkg.dev/pkg/orchestrator/runtime"
@@ -24,8 +25,9 @@ import (
 )
 
 // components are what runs beside the API server in the orchestrator
-// process, each a client of the API like any other: the scheduler, the
-// node lifecycle controller and one agent per virtual node.
+// process, each a client of the API like any other: the workload
+// controllers, the scheduler, the node lifecycle controller and one agent
+// per virtual node.
 type components struct {
 	wg sync.WaitGroup
 }
@@ -55,6 +57,9 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		}()
 	}
 	run("scheduler", scheduler.New(cs, scheduler.Options{Log: log.With("component", "scheduler")}).Run)
+	run("controllers", func(ctx context.Context) error {
+		return controllers.Run(ctx, cfg, controllers.Options{Logger: log.With("component", "controllers")})
+	})
 	run("node-lifecycle", (&node.Lifecycle{Client: cs, Log: log.With("component", "node-lifecycle")}).Run)
 	cpu, mem := nodeCapacity(nodes)
 	images, err := image.Open(filepath.Join(dir, "images"))
