@@ -6,6 +6,7 @@ import (
 	appsv1 "k8s.io/api/apps/v1"
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 )
 
@@ -47,15 +48,32 @@ func setDefaults(obj any) {
 		if o.Spec.UpdateStrategy.Type == "" {
 			o.Spec.UpdateStrategy.Type = appsv1.RollingUpdateStatefulSetStrategyType
 		}
+		if o.Spec.UpdateStrategy.Type == appsv1.RollingUpdateStatefulSetStrategyType && o.Spec.UpdateStrategy.RollingUpdate == nil {
+			zero := int32(0)
+			o.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateStatefulSetStrategy{Partition: &zero}
+		}
 		defaultInt32(&o.Spec.RevisionHistoryLimit, 10)
 		defaultPodSpec(&o.Spec.Template.Spec)
 	case *appsv1.DaemonSet:
 		if o.Spec.UpdateStrategy.Type == "" {
 			o.Spec.UpdateStrategy.Type = appsv1.RollingUpdateDaemonSetStrategyType
 		}
+		if o.Spec.UpdateStrategy.Type == appsv1.RollingUpdateDaemonSetStrategyType {
+			if o.Spec.UpdateStrategy.RollingUpdate == nil {
+				o.Spec.UpdateStrategy.RollingUpdate = &appsv1.RollingUpdateDaemonSet{}
+			}
+			one, zero := intstr.FromInt32(1), intstr.FromInt32(0)
+			if o.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable == nil {
+				o.Spec.UpdateStrategy.RollingUpdate.MaxUnavailable = &one
+			}
+			if o.Spec.UpdateStrategy.RollingUpdate.MaxSurge == nil {
+				o.Spec.UpdateStrategy.RollingUpdate.MaxSurge = &zero
+			}
+		}
 		defaultInt32(&o.Spec.RevisionHistoryLimit, 10)
 		defaultPodSpec(&o.Spec.Template.Spec)
 	case *batchv1.Job:
+		defaultJobSelector(o)
 		defaultInt32(&o.Spec.BackoffLimit, 6)
 		if o.Spec.Completions == nil && o.Spec.Parallelism == nil {
 			defaultInt32(&o.Spec.Completions, 1)
@@ -170,6 +188,27 @@ func defaultService(s *corev1.Service) {
 		}
 		if p.TargetPort == (intstr.IntOrString{}) {
 			p.TargetPort = intstr.FromInt32(p.Port)
+		}
+	}
+}
+
+// defaultJobSelector generates a Job's selector and its Pods' labels from
+// its uid, as kube-apiserver does on create unless manualSelector is set.
+func defaultJobSelector(j *batchv1.Job) {
+	if j.Spec.Selector != nil || (j.Spec.ManualSelector != nil && *j.Spec.ManualSelector) || j.UID == "" {
+		return
+	}
+	uid := string(j.UID)
+	j.Spec.Selector = &metav1.LabelSelector{MatchLabels: map[string]string{batchv1.ControllerUidLabel: uid}}
+	if j.Spec.Template.Labels == nil {
+		j.Spec.Template.Labels = map[string]string{}
+	}
+	for k, v := range map[string]string{
+		batchv1.ControllerUidLabel: uid, batchv1.JobNameLabel: j.Name,
+		"controller-uid": uid, "job-name": j.Name,
+	} {
+		if _, ok := j.Spec.Template.Labels[k]; !ok {
+			j.Spec.Template.Labels[k] = v
 		}
 	}
 }

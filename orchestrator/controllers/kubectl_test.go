@@ -104,7 +104,7 @@ func TestKubectlRollout(t *testing.T) {
 	}
 	must("deployment.apps/web created", "apply", "-f", manifest)
 	must(`deployment "web" successfully rolled out`, "rollout", "status", "deployment/web", "--timeout=30s")
-	must("statefulset rolling update complete 2 pods at revision db-", "rollout", "status", "statefulset/db", "--timeout=30s")
+	must("partitioned roll out complete: 2 new pods have been updated", "rollout", "status", "statefulset/db", "--timeout=30s")
 
 	must("deployment.apps/web image updated", "set", "image", "deployment/web", "app=web:2")
 	must(`deployment "web" successfully rolled out`, "rollout", "status", "deployment/web", "--timeout=30s")
@@ -140,9 +140,9 @@ func TestKubectlRollout(t *testing.T) {
 	}
 
 	must("statefulset.apps/db image updated", "set", "image", "statefulset/db", "db=db:2")
-	must("statefulset rolling update complete 2 pods at revision db-", "rollout", "status", "statefulset/db", "--timeout=30s")
+	must("partitioned roll out complete: 2 new pods have been updated", "rollout", "status", "statefulset/db", "--timeout=30s")
 	must("statefulset.apps/db rolled back", "rollout", "undo", "statefulset/db")
-	must("statefulset rolling update complete 2 pods at revision db-", "rollout", "status", "statefulset/db", "--timeout=30s")
+	must("partitioned roll out complete: 2 new pods have been updated", "rollout", "status", "statefulset/db", "--timeout=30s")
 	p, err := client.CoreV1().Pods("default").Get(context.Background(), "db-0", metav1.GetOptions{})
 	if err != nil || p.Spec.Containers[0].Image != "db:1" {
 		t.Errorf("db-0 after undo: %v %v", err, p)
