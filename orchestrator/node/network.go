@@ -4,16 +4,26 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"os"
 	"os/exec"
+	goruntime "runtime"
 	"strings"
 	"sync"
+
+	"golang.org/x/sys/unix"
 )
 
-// Network gives each Pod its own network namespace with an address on a
-// bridge local to this host: Pods reach each other and the host by IP,
-// containers of one Pod share localhost, and nothing is routed anywhere
-// else. It needs root and iproute2.
+// Network gives each Pod its own network namespace with an address on the
+// cluster network: a bridge inside a network namespace of the
+// orchestrator's own (NS, "pkg-net" by default), so that nothing is added
+// to the host's addresses, routes or firewall. Pods reach each other by
+// IP, containers of one Pod share localhost, and nothing is routed out of
+// the cluster network. The orchestrator itself reaches Pods with Dial,
+// which opens the connection from inside the cluster network. It needs
+// root and iproute2.
 type Network struct {
+	// NS is the cluster network's namespace; "" means "pkg-net".
+	NS string
 	// Bridge is the bridge's name; "" means "pkg0".
 	Bridge string
 	// CIDR is the Pods' network, the bridge holding its first address;
@@ -24,6 +34,16 @@ type Network struct {
 	ready bool
 	used  map[string]bool
 }
+
+func (n *Network) ns() string {
+	if n.NS == "" {
+		return "pkg-net"
+	}
+	return n.NS
+}
+
+// Path is the cluster network namespace's path.
+func (n *Network) Path() string { return "/var/run/netns/" + n.ns() }
 
 func (n *Network) bridge() string {
 	if n.Bridge == "" {
@@ -63,18 +83,26 @@ func (n *Network) ensureBridge(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := net.InterfaceByName(n.bridge()); err != nil {
-		if err := ipCmd(ctx, "link", "add", n.bridge(), "type", "bridge"); err != nil {
+	if _, err := os.Stat(n.Path()); err != nil {
+		if err := ipCmd(ctx, "netns", "add", n.ns()); err != nil {
+			return err
+		}
+	}
+	if err := ipCmd(ctx, "-n", n.ns(), "link", "show", n.bridge()); err != nil {
+		if err := ipCmd(ctx, "-n", n.ns(), "link", "add", n.bridge(), "type", "bridge"); err != nil {
 			return err
 		}
 	}
 	ones, _ := ipnet.Mask.Size()
 	addr := fmt.Sprintf("%s/%d", gw, ones)
-	if err := ipCmd(ctx, "addr", "replace", addr, "dev", n.bridge()); err != nil {
-		return err
-	}
-	if err := ipCmd(ctx, "link", "set", n.bridge(), "up"); err != nil {
-		return err
+	for _, step := range [][]string{
+		{"-n", n.ns(), "addr", "replace", addr, "dev", n.bridge()},
+		{"-n", n.ns(), "link", "set", n.bridge(), "up"},
+		{"-n", n.ns(), "link", "set", "lo", "up"},
+	} {
+		if err := ipCmd(ctx, step...); err != nil {
+			return err
+		}
 	}
 	n.ready = true
 	if n.used == nil {
@@ -145,8 +173,8 @@ func (n *Network) Setup(ctx context.Context, podUID string) (string, string, err
 	ones, _ := ipnet.Mask.Size()
 	steps := [][]string{
 		{"netns", "add", ns},
-		{"link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns},
-		{"link", "set", host, "master", n.bridge(), "up"},
+		{"-n", n.ns(), "link", "add", host, "type", "veth", "peer", "name", "eth0", "netns", ns},
+		{"-n", n.ns(), "link", "set", host, "master", n.bridge(), "up"},
 		{"-n", ns, "addr", "add", fmt.Sprintf("%s/%d", ip, ones), "dev", "eth0"},
 		{"-n", ns, "link", "set", "eth0", "up"},
 		{"-n", ns, "link", "set", "lo", "up"},
@@ -173,4 +201,40 @@ func (n *Network) Teardown(ctx context.Context, podUID, ip string) error {
 		return nil
 	}
 	return err
+}
+
+// Do runs f on a thread that has entered the cluster network namespace:
+// sockets f opens (dials, listeners) live in the cluster network. The
+// thread is never returned to the scheduler, so no other goroutine runs
+// in that namespace by accident.
+func (n *Network) Do(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		goruntime.LockOSThread()
+		// No UnlockOSThread: the thread ends with this goroutine.
+		fd, err := unix.Open(n.Path(), unix.O_RDONLY|unix.O_CLOEXEC, 0)
+		if err != nil {
+			errc <- fmt.Errorf("entering the cluster network %s: %w", n.Path(), err)
+			return
+		}
+		defer unix.Close(fd)
+		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("entering the cluster network %s: %w", n.Path(), err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}
+
+// DialContext connects to address from inside the cluster network, as
+// probes and the orchestrator's proxies reach Pods.
+func (n *Network) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	var conn net.Conn
+	err := n.Do(func() error {
+		var err error
+		conn, err = (&net.Dialer{}).DialContext(ctx, network, address)
+		return err
+	})
+	return conn, err
 }

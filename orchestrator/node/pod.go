@@ -300,14 +300,26 @@ func (w *podWorker) wait(ctx context.Context, c *ctr) bool {
 		c.backoff = min(2*c.backoff, maxBackoff)
 	}
 	d := c.backoff
-	msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c.spec.Name, w.pod.Name, w.pod.Namespace, w.pod.UID)
-	if c.state.Terminated != nil {
+	// As the kubelet: a container that ran and ended backs off as
+	// CrashLoopBackOff; one whose image could not be pulled as
+	// ImagePullBackOff; one that could not be created keeps its reason.
+	event := ""
+	switch {
+	case c.state.Terminated != nil:
 		c.last = c.state
+		msg := fmt.Sprintf("back-off %s restarting failed container=%s pod=%s_%s(%s)", d, c.spec.Name, w.pod.Name, w.pod.Namespace, w.pod.UID)
+		c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: msg}}
+		event = fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, w.pod.Name, w.pod.Namespace, w.pod.UID)
+	case c.state.Waiting != nil && (c.state.Waiting.Reason == "ErrImagePull" || c.state.Waiting.Reason == "ImagePullBackOff"):
+		msg := fmt.Sprintf("Back-off pulling image %q", c.spec.Image)
+		c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff", Message: msg}}
+		event = msg
 	}
-	c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff", Message: msg}}
 	w.mu.Unlock()
 	w.markDirty()
-	w.event(ctx, corev1.EventTypeWarning, "BackOff", fmt.Sprintf("Back-off restarting failed container %s in pod %s_%s(%s)", c.spec.Name, w.pod.Name, w.pod.Namespace, w.pod.UID))
+	if event != "" {
+		w.event(ctx, corev1.EventTypeWarning, "BackOff", event)
+	}
 	select {
 	case <-w.stopCh:
 		return false

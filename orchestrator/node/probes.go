@@ -187,7 +187,7 @@ func (w *podWorker) check(ctx context.Context, c *ctr, p *corev1.Probe) error {
 			req.Header.Add(h.Name, h.Value)
 		}
 		req.Header.Set("User-Agent", "kube-probe/1.37")
-		resp, err := http.DefaultClient.Do(req)
+		resp, err := w.httpClient().Do(req)
 		if err != nil {
 			return fmt.Errorf("Get %q: %v", url, err)
 		}
@@ -205,7 +205,7 @@ func (w *podWorker) check(ctx context.Context, c *ctr, p *corev1.Probe) error {
 		if host == "" {
 			host = orLoopback(ip)
 		}
-		conn, err := (&net.Dialer{}).DialContext(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
+		conn, err := w.dial(ctx, "tcp", net.JoinHostPort(host, strconv.Itoa(port)))
 		if err != nil {
 			return err
 		}
@@ -226,4 +226,19 @@ func resolvePort(p intstr.IntOrString, c *corev1.Container) (int, error) {
 		}
 	}
 	return 0, fmt.Errorf("port %q is not a port of container %s", p.StrVal, c.Name)
+}
+
+// dial connects to a Pod: from inside the cluster network when there is
+// one.
+func (w *podWorker) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	if w.r.Network != nil {
+		return w.r.Network.DialContext(ctx, network, addr)
+	}
+	return (&net.Dialer{}).DialContext(ctx, network, addr)
+}
+
+// httpClient is the probes' HTTP client: no keep-alive (every probe is a
+// new connection, as the kubelet's), dialing through dial.
+func (w *podWorker) httpClient() *http.Client {
+	return &http.Client{Transport: &http.Transport{DialContext: w.dial, DisableKeepAlives: true}}
 }

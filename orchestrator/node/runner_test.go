@@ -69,6 +69,9 @@ func (testappImages) Prepare(_ context.Context, ref string, _ corev1.PullPolicy,
 	return ImageConfig{Entrypoint: []string{"/testapp"}, Env: []string{"FROM_IMAGE=yes"}}, nil
 }
 
+// testNetwork is a cluster network of the tests' own.
+var testNetwork = &Network{NS: "pkg-test-net", Bridge: "pkgt0", CIDR: "10.250.0.0/16"}
+
 type runnerEnv struct {
 	cs  kubernetes.Interface
 	dir string
@@ -96,13 +99,21 @@ func newRunnerEnv(t *testing.T) (*runnerEnv, context.Context) {
 	t.Cleanup(cancel)
 	r := &PodRunner{
 		Node: "n1", Client: cs, Runtime: drv, Images: testappImages{}, Dir: dir,
-		Network:     &Network{Bridge: "pkgt0", CIDR: "10.250.0.0/16"},
+		Network:     testNetwork,
 		BackoffBase: 200 * time.Millisecond,
 	}
 	done := make(chan struct{})
 	rctx, stop := context.WithCancel(ctx)
 	go func() { _ = r.Run(rctx); close(done) }()
-	t.Cleanup(func() { stop(); <-done })
+	t.Cleanup(func() {
+		stop()
+		<-done
+		// The test's cluster network goes too: nothing is left on the host.
+		_ = exec.Command("ip", "netns", "del", testNetwork.ns()).Run()
+		testNetwork.mu.Lock()
+		testNetwork.ready = false
+		testNetwork.mu.Unlock()
+	})
 	return &runnerEnv{cs: cs, dir: dir}, ctx
 }
 
@@ -180,7 +191,13 @@ func TestPodRunsServesAndIsDeleted(t *testing.T) {
 	if !strings.HasPrefix(p.Status.PodIP, "10.250.") {
 		t.Errorf("pod IP %s not on the pod network", p.Status.PodIP)
 	}
-	resp, err := http.Get(fmt.Sprintf("http://%s:8080/", p.Status.PodIP))
+	// The Pod network lives in the cluster network's namespace: the host
+	// has no address or route for it.
+	if out, err := exec.Command("ip", "route", "show").CombinedOutput(); err != nil || strings.Contains(string(out), "10.250.") {
+		t.Errorf("the host's routes mention the pod network: %v\n%s", err, out)
+	}
+	client := &http.Client{Transport: &http.Transport{DialContext: testNetwork.DialContext}}
+	resp, err := client.Get(fmt.Sprintf("http://%s:8080/", p.Status.PodIP))
 	if err != nil {
 		t.Fatalf("the pod does not serve on its address: %v", err)
 	}
@@ -249,10 +266,13 @@ func TestPodRestartsAndReportsErrors(t *testing.T) {
 			p.Status.ContainerStatuses[0].State.Waiting.Reason == "CreateContainerConfigError" &&
 			p.Status.ContainerStatuses[0].State.Waiting.Message == `configmap "nothere" not found`
 	})
-	waitPod(t, ctx, e, "noimage", "ErrImagePull", func(p *corev1.Pod) bool {
-		return len(p.Status.ContainerStatuses) == 1 && p.Status.ContainerStatuses[0].State.Waiting != nil &&
-			p.Status.ContainerStatuses[0].State.Waiting.Reason == "ErrImagePull" &&
-			strings.Contains(p.Status.ContainerStatuses[0].State.Waiting.Message, "manifest unknown")
+	waitPod(t, ctx, e, "noimage", "ErrImagePull, then ImagePullBackOff", func(p *corev1.Pod) bool {
+		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Waiting == nil {
+			return false
+		}
+		w := p.Status.ContainerStatuses[0].State.Waiting
+		return (w.Reason == "ErrImagePull" && strings.Contains(w.Message, "manifest unknown")) ||
+			(w.Reason == "ImagePullBackOff" && w.Message == `Back-off pulling image "missing:latest"`)
 	})
 	waitPod(t, ctx, e, "once", "Succeeded", func(p *corev1.Pod) bool {
 		return p.Status.Phase == corev1.PodSucceeded && len(p.Status.ContainerStatuses) == 1 &&
