@@ -13,13 +13,17 @@ import (
 
 	"path/filepath"
 
+	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
 	"pkg.dev/pkg/orchestrator/controllers"
 	"pkg.dev/pkg/orchestrator/image"
 	"pkg.dev/pkg/orchestrator/node"
+	"pkg.dev/pkg/orchestrator/proxy"
 	"pkg.dev/pkg/orchestrator/runtime"
 	"pkg.dev/pkg/orchestrator/scheduler"
 )
@@ -66,10 +70,27 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	if err != nil {
 		return nil, fmt.Errorf("opening the image store: %w", err)
 	}
-	// One Pod network for every node on this host, when we may make one.
+	// One cluster network for every node on this host, when we may make
+	// one, with the Service proxy and the cluster DNS in it.
 	var network *node.Network
+	dnsIP := ""
 	if os.Geteuid() == 0 {
 		network = &node.Network{}
+		if err := network.Ensure(ctx); err != nil {
+			log.Warn("no cluster network: Pods will have no address and Services no proxy", "err", err)
+			network = nil
+		}
+	} else {
+		log.Warn("not root: no cluster network (Pods get no address, Services are not proxied) and no container runtime")
+	}
+	if network != nil {
+		if err := ensureDNSService(ctx, cs); err != nil {
+			log.Warn("cluster DNS Service", "err", err)
+		} else {
+			dnsIP = DNSAddress
+			run("cluster-dns", (&proxy.DNS{Client: cs, Net: network, Address: dnsIP, Log: log.With("component", "dns")}).Run)
+		}
+		run("service-proxy", (&proxy.Proxy{Client: cs, Net: network, Log: log.With("component", "proxy")}).Run)
 	}
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("pkg-node-%d", i)
@@ -87,10 +108,40 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 			continue
 		}
 		nlog.Info("container runtime", "driver", drv.Name())
-		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, Log: nlog}
+		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog}
 		run(name+"-pods", r.Run)
 	}
 	return c, nil
+}
+
+// DNSAddress is the kube-dns Service's cluster IP, where the cluster DNS
+// answers (the tenth address of the default service range, as kubeadm
+// chooses it).
+const DNSAddress = "10.96.0.10"
+
+// ensureDNSService creates kube-system/kube-dns at DNSAddress if missing.
+func ensureDNSService(ctx context.Context, cs kubernetes.Interface) error {
+	svc := &corev1.Service{
+		ObjectMeta: metav1.ObjectMeta{Name: proxy.DNSService, Namespace: proxy.DNSNamespace, Labels: map[string]string{"k8s-app": "kube-dns"}},
+		Spec: corev1.ServiceSpec{
+			ClusterIP: DNSAddress,
+			Ports: []corev1.ServicePort{
+				{Name: "dns", Port: 53, Protocol: corev1.ProtocolUDP},
+				{Name: "dns-tcp", Port: 53, Protocol: corev1.ProtocolTCP},
+			},
+		},
+	}
+	if cur, err := cs.CoreV1().Services(proxy.DNSNamespace).Get(ctx, proxy.DNSService, metav1.GetOptions{}); err == nil {
+		if cur.Spec.ClusterIP != DNSAddress {
+			return fmt.Errorf("Service %s/%s exists with cluster IP %s, not %s: Pods' DNS would not reach it", proxy.DNSNamespace, proxy.DNSService, cur.Spec.ClusterIP, DNSAddress)
+		}
+		return nil
+	}
+	_, err := cs.CoreV1().Services(proxy.DNSNamespace).Create(ctx, svc, metav1.CreateOptions{})
+	if apierrors.IsAlreadyExists(err) {
+		return nil
+	}
+	return err
 }
 
 // wait waits for every component to stop.

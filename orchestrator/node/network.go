@@ -111,6 +111,14 @@ func (n *Network) ensureBridge(ctx context.Context) error {
 	return nil
 }
 
+// Ensure makes the cluster network (its namespace and bridge) if it is
+// not there yet.
+func (n *Network) Ensure(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.ensureBridge(ctx)
+}
+
 // Reserve marks an address in use (a Pod found running after a restart).
 func (n *Network) Reserve(ip string) {
 	n.mu.Lock()

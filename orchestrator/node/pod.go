@@ -480,6 +480,12 @@ func (w *podWorker) containerSpec(ctx context.Context, c *ctr) (runtime.Containe
 	if q, ok := c.spec.Resources.Requests[corev1.ResourceCPU]; ok {
 		res.CPURequestMilli = q.MilliValue()
 	}
+	if conf := w.resolvConf(); conf != "" {
+		path := filepath.Join(w.r.podDir(w.pod), "resolv.conf")
+		if err := os.WriteFile(path, []byte(conf), 0o644); err == nil {
+			mounts = append(mounts, runtime.Mount{Source: path, Destination: "/etc/resolv.conf", ReadOnly: true})
+		}
+	}
 	hosts := filepath.Join(w.r.podDir(w.pod), "etc-hosts")
 	if err := os.WriteFile(hosts, []byte(fmt.Sprintf("127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n%s\t%s\n", orLoopback(podIP), w.pod.Name)), 0o644); err == nil {
 		mounts = append(mounts, runtime.Mount{Source: hosts, Destination: "/etc/hosts"})
@@ -578,4 +584,55 @@ func (w *podWorker) event(ctx context.Context, typ, reason, msg string) {
 	if _, err := w.r.Client.CoreV1().Events(w.pod.Namespace).Create(context.WithoutCancel(ctx), ev, metav1.CreateOptions{}); err != nil && !apierrors.IsNotFound(err) {
 		w.r.log().Debug("recording event", "pod", w.key(), "err", err)
 	}
+}
+
+// resolvConf is the Pod's /etc/resolv.conf as the kubelet writes it for
+// its dnsPolicy and dnsConfig: the cluster DNS and its search path for
+// ClusterFirst (the default), the host's for Default, only dnsConfig for
+// None. "" keeps the image's file.
+func (w *podWorker) resolvConf() string {
+	domain := w.r.Domain
+	if domain == "" {
+		domain = "cluster.local"
+	}
+	var servers, searches, options []string
+	switch w.pod.Spec.DNSPolicy {
+	case corev1.DNSDefault:
+		b, err := os.ReadFile("/etc/resolv.conf")
+		if err != nil {
+			return ""
+		}
+		return string(b)
+	case corev1.DNSNone:
+	default:
+		if w.r.DNS == "" {
+			return ""
+		}
+		ns := w.pod.Namespace
+		servers = []string{w.r.DNS}
+		searches = []string{ns + ".svc." + domain, "svc." + domain, domain}
+		options = []string{"ndots:5"}
+	}
+	if c := w.pod.Spec.DNSConfig; c != nil {
+		servers = append(servers, c.Nameservers...)
+		searches = append(searches, c.Searches...)
+		for _, o := range c.Options {
+			if o.Value != nil {
+				options = append(options, o.Name+":"+*o.Value)
+			} else {
+				options = append(options, o.Name)
+			}
+		}
+	}
+	var b strings.Builder
+	if len(searches) > 0 {
+		b.WriteString("search " + strings.Join(searches, " ") + "\n")
+	}
+	for _, s := range servers {
+		b.WriteString("nameserver " + s + "\n")
+	}
+	if len(options) > 0 {
+		b.WriteString("options " + strings.Join(options, " ") + "\n")
+	}
+	return b.String()
 }

@@ -39,6 +39,11 @@ type PodRunner struct {
 	Network *Network
 	// Dir holds the Pods' volumes, root filesystems and logs.
 	Dir string
+	// DNS is the cluster DNS server's address written into Pods'
+	// resolv.conf (dnsPolicy ClusterFirst); "" leaves the image's.
+	DNS string
+	// Domain is the cluster domain; "" means cluster.local.
+	Domain string
 	// Clock returns the current time; nil means time.Now.
 	Clock func() time.Time
 	// Log receives what the runner does; nil discards it.

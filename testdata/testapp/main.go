@@ -9,11 +9,13 @@
 //	testapp -listen :8080      serve HTTP: / says hello, /healthz is 200
 //	                           unless -unhealthy, /crash exits 1
 //	testapp -cat FILE          print a file and exit
+//	testapp -get URL -n 10     GET a URL n times, print each body, exit 1 on any failure
 package main
 
 import (
 	"flag"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/signal"
@@ -31,7 +33,23 @@ func main() {
 	listen := flag.String("listen", "", "serve HTTP on this address")
 	unhealthy := flag.Bool("unhealthy", false, "answer /healthz with 500")
 	cat := flag.String("cat", "", "print this file and exit")
+	get := flag.String("get", "", "GET this URL and print the body")
+	n := flag.Int("n", 1, "how many times to GET")
 	flag.Parse()
+
+	if *get != "" {
+		for i := 0; i < *n; i++ {
+			resp, err := http.Get(*get)
+			if err != nil {
+				fmt.Println("error:", err)
+				os.Exit(1)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			fmt.Print(string(body))
+		}
+		return
+	}
 
 	switch {
 	case *report:
