@@ -3,12 +3,15 @@ package cluster
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"io"
 	"net"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -253,5 +256,36 @@ func TestSecretsSealedAtRest(t *testing.T) {
 		if bytes.Contains(db, []byte(s)) {
 			t.Errorf("the store file holds the Secret's value %q in clear", s)
 		}
+	}
+}
+
+// TestRunLeavesHostNetworkAlone: with node agents (and, as root, the
+// cluster network, its proxy and DNS), the host's routes are the same
+// while the cluster runs and after it stops, and its namespace is gone.
+func TestRunLeavesHostNetworkAlone(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts a cluster")
+	}
+	routes := func() string {
+		out, err := exec.Command("ip", "route", "show").CombinedOutput()
+		if err != nil {
+			t.Skipf("skipping: no iproute2: %v", err)
+		}
+		return string(out)
+	}
+	before := routes()
+	dir := t.TempDir()
+	r := serve(t, dir)
+	if got := routes(); got != before {
+		t.Errorf("routes changed while the cluster runs:\n%s\nbefore:\n%s", got, before)
+	}
+	r.stop()
+	if got := routes(); got != before {
+		t.Errorf("routes changed after the cluster stopped:\n%s", got)
+	}
+	sum := sha256.Sum256([]byte(dir))
+	ns := "pkg-net-" + hex.EncodeToString(sum[:4])
+	if _, err := os.Stat("/var/run/netns/" + ns); err == nil {
+		t.Errorf("the cluster network %s is left", ns)
 	}
 }

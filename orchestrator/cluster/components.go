@@ -3,6 +3,8 @@ package cluster
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"os"
@@ -34,6 +36,8 @@ import (
 // per virtual node.
 type components struct {
 	wg sync.WaitGroup
+	// network is the cluster network, removed once everything stopped.
+	network *node.Network
 }
 
 // startComponents starts the components against the server at url, with
@@ -75,7 +79,10 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	var network *node.Network
 	dnsIP := ""
 	if os.Geteuid() == 0 {
-		network = &node.Network{}
+		// One namespace per data dir, so that two clusters (or tests) on
+		// this machine never share a network.
+		sum := sha256.Sum256([]byte(dir))
+		network = &node.Network{NS: "pkg-net-" + hex.EncodeToString(sum[:4])}
 		if err := network.Ensure(ctx); err != nil {
 			log.Warn("no cluster network: Pods will have no address and Services no proxy", "err", err)
 			network = nil
@@ -83,6 +90,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	} else {
 		log.Warn("not root: no cluster network (Pods get no address, Services are not proxied) and no container runtime")
 	}
+	c.network = network
 	if network != nil {
 		if err := ensureDNSService(ctx, cs); err != nil {
 			log.Warn("cluster DNS Service", "err", err)
@@ -144,8 +152,15 @@ func ensureDNSService(ctx context.Context, cs kubernetes.Interface) error {
 	return err
 }
 
-// wait waits for every component to stop.
-func (c *components) wait() { c.wg.Wait() }
+// wait waits for every component to stop, then removes the cluster
+// network: a stopped orchestrator leaves nothing in the host's network
+// configuration.
+func (c *components) wait() {
+	c.wg.Wait()
+	if c.network != nil {
+		_ = c.network.Remove(context.Background())
+	}
+}
 
 // nodeCapacity shares this host's CPUs and memory between n virtual
 // nodes, as their capacity.

@@ -119,6 +119,19 @@ func (n *Network) Ensure(ctx context.Context) error {
 	return n.ensureBridge(ctx)
 }
 
+// Remove deletes the cluster network's namespace (and with it the
+// bridge); Pods' namespaces must be gone first.
+func (n *Network) Remove(ctx context.Context) error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	n.ready = false
+	err := ipCmd(ctx, "netns", "del", n.ns())
+	if err != nil && strings.Contains(err.Error(), "No such file") {
+		return nil
+	}
+	return err
+}
+
 // Reserve marks an address in use (a Pod found running after a restart).
 func (n *Network) Reserve(ip string) {
 	n.mu.Lock()
