@@ -87,7 +87,9 @@ YAML
 
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 data="$tmp/data"
-"$PKG_BIN" cluster serve --data-dir "$data" --port "$port" 2>"$tmp/serve.log" &
+# No node agents: the Deployments' Pods would otherwise be started (and
+# their images pulled) in the background while the commands are timed.
+"$PKG_BIN" cluster serve --data-dir "$data" --port "$port" --nodes 0 2>"$tmp/serve.log" &
 server_pid=$!
 for _ in $(seq 1 200); do
   "$PKG_BIN" cluster kubeconfig --data-dir "$data" >"$tmp/kubeconfig" 2>/dev/null && \

@@ -12,7 +12,7 @@ RUNS="${1:-30}"
 shift || true
 CHARTS=("$@")
 if [ ${#CHARTS[@]} -eq 0 ]; then
-  CHARTS=(testdata/charts/large testdata/charts/hello)
+  CHARTS=(testdata/charts/bigchart testdata/charts/hello)
 fi
 for bin in "$HELM" "$PKG"; do
   [ -x "$bin" ] || { echo "missing binary: $bin (run make build helm-ref)" >&2; exit 2; }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -132,12 +133,23 @@ func (c *Client) live(ctx context.Context, r *release.Resource) (*unstructured.U
 // Get reads the live objects of list; a missing one is nil at its index.
 func (c *Client) Get(ctx context.Context, list release.ResourceList) ([]*unstructured.Unstructured, error) {
 	out := make([]*unstructured.Unstructured, len(list))
+	errs := make([]error, len(list))
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 8)
 	for i, r := range list {
-		obj, err := c.live(ctx, r)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			sem <- struct{}{}
+			defer func() { <-sem }()
+			out[i], errs[i] = c.live(ctx, r)
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
 		if err != nil {
 			return out, err
 		}
-		out[i] = obj
 	}
 	return out, nil
 }
