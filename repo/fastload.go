@@ -228,14 +228,17 @@ func (d nodeDecoder) chartVersion(n *yaml.Node) (*ChartVersion, bool) {
 	return cv, ok
 }
 
-func (d nodeDecoder) maintainers(n *yaml.Node) ([]*chart.Maintainer, bool) {
+// mappings decodes a sequence of mappings (nulls left nil), each with the
+// known keys only, set by field; false sends the document to the general
+// decoder.
+func mappings[T any](d nodeDecoder, n *yaml.Node, keys []string, field func(t *T, key string, v *yaml.Node) bool) ([]*T, bool) {
 	if isNull(n) {
 		return nil, true
 	}
 	if !plainNode(n) || n.Kind != yaml.SequenceNode {
 		return nil, false
 	}
-	out := make([]*chart.Maintainer, len(n.Content))
+	out := make([]*T, len(n.Content))
 	for j, e := range n.Content {
 		if isNull(e) {
 			continue
@@ -243,71 +246,53 @@ func (d nodeDecoder) maintainers(n *yaml.Node) ([]*chart.Maintainer, bool) {
 		if !plainNode(e) || e.Kind != yaml.MappingNode {
 			return nil, false
 		}
-		m := &chart.Maintainer{}
-		ok := d.fields(e, maintainerKeys, func(key string, v *yaml.Node) bool {
-			var ok bool
-			switch key {
-			case "name":
-				m.Name, ok = d.metaStr(v)
-			case "email":
-				m.Email, ok = d.metaStr(v)
-			case "url":
-				m.URL, ok = d.metaStr(v)
-			}
-			return ok
-		})
-		if !ok {
+		t := new(T)
+		if !d.fields(e, keys, func(key string, v *yaml.Node) bool { return field(t, key, v) }) {
 			return nil, false
 		}
-		out[j] = m
+		out[j] = t
 	}
 	return out, true
 }
 
+func (d nodeDecoder) maintainers(n *yaml.Node) ([]*chart.Maintainer, bool) {
+	return mappings(d, n, maintainerKeys, func(m *chart.Maintainer, key string, v *yaml.Node) bool {
+		var ok bool
+		switch key {
+		case "name":
+			m.Name, ok = d.metaStr(v)
+		case "email":
+			m.Email, ok = d.metaStr(v)
+		case "url":
+			m.URL, ok = d.metaStr(v)
+		}
+		return ok
+	})
+}
+
 func (d nodeDecoder) dependencies(n *yaml.Node) ([]*chart.Dependency, bool) {
-	if isNull(n) {
-		return nil, true
-	}
-	if !plainNode(n) || n.Kind != yaml.SequenceNode {
-		return nil, false
-	}
-	out := make([]*chart.Dependency, len(n.Content))
-	for j, e := range n.Content {
-		if isNull(e) {
-			continue
+	return mappings(d, n, dependencyKeys, func(dep *chart.Dependency, key string, v *yaml.Node) bool {
+		var ok bool
+		switch key {
+		case "name":
+			dep.Name, ok = d.metaStr(v)
+		case "version":
+			dep.Version, ok = d.metaStr(v)
+		case "repository":
+			dep.Repository, ok = d.metaStr(v)
+		case "condition":
+			dep.Condition, ok = d.metaStr(v)
+		case "tags":
+			dep.Tags, ok = d.strsWith(v, d.metaStr)
+		case "enabled":
+			dep.Enabled, ok = d.bool(v)
+		case "alias":
+			dep.Alias, ok = d.metaStr(v)
+		case "import-values":
+			ok = false // free-form: left to the general decoder
 		}
-		if !plainNode(e) || e.Kind != yaml.MappingNode {
-			return nil, false
-		}
-		dep := &chart.Dependency{}
-		ok := d.fields(e, dependencyKeys, func(key string, v *yaml.Node) bool {
-			var ok bool
-			switch key {
-			case "name":
-				dep.Name, ok = d.metaStr(v)
-			case "version":
-				dep.Version, ok = d.metaStr(v)
-			case "repository":
-				dep.Repository, ok = d.metaStr(v)
-			case "condition":
-				dep.Condition, ok = d.metaStr(v)
-			case "tags":
-				dep.Tags, ok = d.strsWith(v, d.metaStr)
-			case "enabled":
-				dep.Enabled, ok = d.bool(v)
-			case "alias":
-				dep.Alias, ok = d.metaStr(v)
-			case "import-values":
-				ok = false // free-form: left to the general decoder
-			}
-			return ok
-		})
-		if !ok {
-			return nil, false
-		}
-		out[j] = dep
-	}
-	return out, true
+		return ok
+	})
 }
 
 func (d nodeDecoder) strs(n *yaml.Node) ([]string, bool) { return d.strsWith(n, d.str) }
