@@ -297,3 +297,49 @@ func TestHelmAndPkgShareReleases(t *testing.T) {
 		})
 	}
 }
+
+// TestInstallFromRepository: install and upgrade take REPO/CHART (with
+// --version) and --repo URL as helm does, against two API servers.
+func TestInstallFromRepository(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the reference helm binary against two API servers")
+	}
+	helmRef(t)
+	charts := newChartRepo(t, "", "")
+	ours, theirs := testcluster.Start(t), testcluster.Start(t)
+	psb, hsb := newSandbox(t), newSandbox(t)
+	psb["KUBECONFIG"], hsb["KUBECONFIG"] = ours.Kubeconfig, theirs.Kubeconfig
+	for _, sb := range []sandbox{psb, hsb} {
+		if o := runHelm(t, sb, t.TempDir(), "", "repo", "add", "charts", charts.URL); o.code != 0 {
+			t.Fatal(o.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"install", "web", "charts/hello", "--version", "0.1.0"},
+		{"upgrade", "web", "charts/hello"},
+		{"history", "web"},
+		{"install", "web2", "hello", "--repo", charts.URL, "--version", "0.2.0"},
+		{"list"},
+		{"install", "web3", "charts/nope"},
+	} {
+		p := runPkg(t, psb, "", args...)
+		h := runHelm(t, hsb, t.TempDir(), "", args...)
+		name := strings.Join(args, " ")
+		if p.code != h.code {
+			t.Errorf("%s: exit helm %d, pkg %d\nhelm: %s\npkg: %s", name, h.code, p.code, h.stderr, p.stderr)
+			continue
+		}
+		if hs, ps := normalizeRelease(h.stdout), normalizeRelease(p.stdout); hs != ps {
+			t.Errorf("%s: output differs:\n%s", name, diffText(hs, ps))
+		}
+		if h.code != 0 {
+			// pkg's message adds the repository's name and URL to
+			// Helm's (issue 8: name the repository, URL and chart).
+			hl, pl := firstErrorLine(h.stderr), firstErrorLine(p.stderr)
+			core := strings.ReplaceAll(strings.TrimPrefix(hl, "Error: INSTALLATION FAILED: "), "'helm ", "'pkg ")
+			if !strings.Contains(pl, core) || !strings.Contains(pl, charts.URL) {
+				t.Errorf("%s: Error: line lacks helm's message or the repository URL:\nhelm: %s\npkg:  %s", name, hl, pl)
+			}
+		}
+	}
+}
