@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net"
 	"os"
 	goruntime "runtime"
 	"strconv"
@@ -99,6 +100,9 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 			run("cluster-dns", (&proxy.DNS{Client: cs, Net: network, Address: dnsIP, Log: log.With("component", "dns")}).Run)
 		}
 		run("service-proxy", (&proxy.Proxy{Client: cs, Net: network, Log: log.With("component", "proxy")}).Run)
+		ing := &proxy.Ingress{Client: cs, Net: network, Log: log.With("component", "ingress"),
+			HTTPAddr: loopbackPort(80, 8080), HTTPSAddr: loopbackPort(443, 8443)}
+		run("ingress", ing.Run)
 	}
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("pkg-node-%d", i)
@@ -120,6 +124,17 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		run(name+"-pods", r.Run)
 	}
 	return c, nil
+}
+
+// loopbackPort returns 127.0.0.1:port if it can be bound now, else the
+// fallback port (the Ingress prefers 80 and 443, as root may bind them).
+func loopbackPort(port, fallback int) string {
+	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
+	if ln, err := net.Listen("tcp", addr); err == nil {
+		ln.Close()
+		return addr
+	}
+	return net.JoinHostPort("127.0.0.1", strconv.Itoa(fallback))
 }
 
 // DNSAddress is the kube-dns Service's cluster IP, where the cluster DNS

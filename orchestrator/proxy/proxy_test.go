@@ -38,27 +38,9 @@ func TestServicesAndDNS(t *testing.T) {
 		}
 		t.Skip("skipping: network namespaces need root")
 	}
-	netw := &node.Network{NS: "pkg-proxy-test", Bridge: "pkgp0", CIDR: "10.251.0.0/16"}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	if err := netw.Ensure(ctx); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", "pkg-proxy-test").Run() })
-	// Two backends on addresses of the cluster network.
-	for _, ip := range []string{"10.251.7.1", "10.251.7.2"} {
-		if err := ipn(ctx, "pkg-proxy-test", "addr", "add", ip+"/32", "dev", "lo"); err != nil {
-			t.Fatal(err)
-		}
-		var ln net.Listener
-		if err := netw.Do(func() error { var err error; ln, err = net.Listen("tcp", ip+":8080"); return err }); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { ln.Close() })
-		go func() {
-			_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintf(w, "backend %s\n", ip) }))
-		}()
-	}
+	netw := backends(t, ctx, "pkg-proxy-test", "10.251.7.1", "10.251.7.2")
 	tc := testcluster.Start(t)
 	cs, err := kubernetes.NewForConfig(tc.Config)
 	if err != nil {
@@ -190,4 +172,36 @@ func TestServicesAndDNS(t *testing.T) {
 			t.Errorf("%s: rcode %d, want NXDOMAIN", n, r.Rcode)
 		}
 	}
+}
+
+// backends makes a cluster network ns (10.251.0.0/16) with an HTTP server
+// on port 8080 of each address, answering "backend IP PATH", the request's
+// X-Forwarded-Proto after a space.
+func backends(t *testing.T, ctx context.Context, ns string, ips ...string) *node.Network {
+	t.Helper()
+	netw := &node.Network{NS: ns, Bridge: "pkgp0", CIDR: "10.251.0.0/16"}
+	if err := netw.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	for _, ip := range ips {
+		if err := ipn(ctx, ns, "addr", "add", ip+"/32", "dev", "lo"); err != nil {
+			t.Fatal(err)
+		}
+		var ln net.Listener
+		if err := netw.Do(func() error { var err error; ln, err = net.Listen("tcp", ip+":8080"); return err }); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { ln.Close() })
+		go func() {
+			_ = http.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.URL.Path == "/" {
+					fmt.Fprintf(w, "backend %s\n", ip)
+					return
+				}
+				fmt.Fprintf(w, "backend %s %s %s\n", ip, r.URL.Path, r.Header.Get("X-Forwarded-Proto"))
+			}))
+		}()
+	}
+	return netw
 }
