@@ -2,6 +2,7 @@ package release_test
 
 import (
 	"context"
+	"io"
 	"strings"
 	"testing"
 	"time"
@@ -10,6 +11,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+
+	"pkg.dev/pkg/internal/testcluster"
+	"pkg.dev/pkg/orchestrator/apiserver"
+	"pkg.dev/pkg/release/kube"
 
 	"pkg.dev/pkg/release"
 	"pkg.dev/pkg/render"
@@ -161,4 +166,45 @@ func releaseTestOptions() release.TestOptions { return release.TestOptions{Timeo
 
 func uninstallOptions() release.UninstallOptions {
 	return release.UninstallOptions{Timeout: 10 * time.Second}
+}
+
+// TestTestLogs prints the test Pods' logs, by weight, as helm test --logs.
+func TestTestLogs(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	tc := testcluster.StartWith(t, func(c *apiserver.Config) {
+		c.PodLogs = func(_ context.Context, pod *corev1.Pod, _ corev1.PodLogOptions) (io.ReadCloser, error) {
+			return io.NopCloser(strings.NewReader("log of " + pod.Name)), nil
+		}
+	})
+	cs, err := kubernetes.NewForConfig(tc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target, err := kube.New(tc.Config, kube.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := ctxT(t)
+	for _, name := range []string{"second", "first"} {
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: name},
+			Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "x"}}}}, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rel := &release.Release{Name: "r", Namespace: "default", Hooks: []*render.Hook{
+		{Name: "second", Kind: "Pod", Weight: 2, Events: []render.HookEvent{render.HookTest}},
+		{Name: "first", Kind: "Pod", Weight: 1, Events: []render.HookEvent{render.HookTest}},
+		{Name: "pre", Kind: "Pod", Events: []render.HookEvent{render.HookPreInstall}},
+	}}
+	var out strings.Builder
+	env := &release.Env{Target: target}
+	if err := env.TestLogs(ctx, rel, release.TestOptions{}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if want := "POD LOGS: first\nlog of first\nPOD LOGS: second\nlog of second\n"; out.String() != want {
+		t.Errorf("logs:\n%q\nwant\n%q", out.String(), want)
+	}
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"io"
 	"time"
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -142,4 +143,10 @@ type ReadinessReporter interface {
 // function from the cluster.
 type Looker interface {
 	Lookup(ctx context.Context) render.LookupFunc
+}
+
+// PodLogReader is implemented by targets that can stream a Pod's log
+// (`pkg test --logs`).
+type PodLogReader interface {
+	PodLogs(ctx context.Context, namespace, pod string, w io.Writer) error
 }

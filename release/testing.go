@@ -3,6 +3,7 @@ package release
 import (
 	"context"
 	"fmt"
+	"io"
 	"slices"
 	"time"
 
@@ -54,4 +55,29 @@ func (e *Env) Test(ctx context.Context, namespace, name string, o TestOptions) (
 	rel.Hooks = all
 	e.record(ctx, rel)
 	return rel, err
+}
+
+// TestLogs writes the logs of a release's test Pods, by hook weight, each
+// headed "POD LOGS: NAME" as `helm test --logs` prints them.
+func (e *Env) TestLogs(ctx context.Context, rel *Release, o TestOptions, w io.Writer) error {
+	lr, ok := e.Target.(PodLogReader)
+	if !ok {
+		return fmt.Errorf("this cluster client cannot read Pod logs")
+	}
+	hooks := append([]*render.Hook(nil), rel.Hooks...)
+	render.SortHooksByWeight(hooks)
+	for _, h := range hooks {
+		if !slices.Contains(h.Events, render.HookTest) || h.Kind != "Pod" {
+			continue
+		}
+		if slices.Contains(o.Exclude, h.Name) || (len(o.Include) > 0 && !slices.Contains(o.Include, h.Name)) {
+			continue
+		}
+		fmt.Fprintf(w, "POD LOGS: %s\n", h.Name)
+		if err := lr.PodLogs(ctx, rel.Namespace, h.Name, w); err != nil {
+			return fmt.Errorf("unable to get pod logs for %s: %w", h.Name, err)
+		}
+		fmt.Fprintln(w)
+	}
+	return nil
 }

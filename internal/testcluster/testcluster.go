@@ -31,13 +31,24 @@ type Cluster struct {
 // Start serves a fresh API server until the test ends.
 func Start(t testing.TB) *Cluster {
 	t.Helper()
+	return StartWith(t, nil)
+}
+
+// StartWith is Start with a hook that adjusts the server's Config (a
+// PodLogs source, say).
+func StartWith(t testing.TB, configure func(*apiserver.Config)) *Cluster {
+	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	st, err := store.Open(ctx, filepath.Join(dir, "store"), store.Options{SealedPrefixes: []string{"/registry/secrets/"}})
 	if err != nil {
 		t.Fatalf("opening the test cluster's store: %v", err)
 	}
-	srv, err := apiserver.New(ctx, apiserver.Config{Store: st})
+	cfg := apiserver.Config{Store: st}
+	if configure != nil {
+		configure(&cfg)
+	}
+	srv, err := apiserver.New(ctx, cfg)
 	if err != nil {
 		_ = st.Close()
 		t.Fatalf("starting the test cluster's API server: %v", err)

@@ -3,8 +3,10 @@ package kube
 import (
 	"context"
 	"errors"
+	"io"
 	"sync"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 
 	"pkg.dev/pkg/release"
@@ -57,4 +59,17 @@ func (c *Client) Ready(ctx context.Context, list release.ResourceList) ([]releas
 		}
 	}
 	return out, nil
+}
+
+var _ release.PodLogReader = (*Client)(nil)
+
+// PodLogs copies a Pod's log (its only or first container) to w.
+func (c *Client) PodLogs(ctx context.Context, namespace, pod string, w io.Writer) error {
+	rc, err := c.typed.CoreV1().Pods(namespace).GetLogs(pod, &corev1.PodLogOptions{}).Stream(ctx)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	_, err = io.Copy(w, rc)
+	return err
 }

@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"fmt"
 	"regexp"
 	"strings"
 	"time"
@@ -13,7 +14,7 @@ import (
 func newTestCmd(env Env, g *globalOptions) *cobra.Command {
 	var o release.TestOptions
 	var filter []string
-	var hideNotes bool
+	var hideNotes, logs bool
 	var output outputFormat
 	cmd := &cobra.Command{
 		Use:   "test [RELEASE]",
@@ -46,12 +47,19 @@ The tests to be run are defined in the chart that was installed.
 			if err := (statusView{rel: rel, debug: g.debug, hideNotes: hideNotes}).write(env.Streams.Out, output); err != nil {
 				return err
 			}
+			if logs {
+				fmt.Fprintln(env.Streams.Out)
+				if err := re.TestLogs(cmd.Context(), rel, o, env.Streams.Out); err != nil {
+					return err
+				}
+			}
 			return runErr
 		},
 	}
 	f := cmd.Flags()
 	f.DurationVar(&o.Timeout, "timeout", 300*time.Second, "time to wait for any individual Kubernetes operation (like Jobs for hooks)")
 	f.StringSliceVar(&filter, "filter", []string{}, "specify tests by attribute (currently \"name\") using attribute=value syntax or '!attribute=value' to exclude a test (can specify multiple or separate values with commas: name=test1,name=test2)")
+	f.BoolVar(&logs, "logs", false, "dump the logs from test pods (this runs after all tests are complete, but before any cleanup)")
 	f.BoolVar(&hideNotes, "hide-notes", false, "if set, do not show notes in test output. Does not affect presence in chart metadata")
 	addOutputFlag(f, &output)
 	return cmd
