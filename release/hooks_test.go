@@ -14,9 +14,8 @@ import (
 
 	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/apiserver"
-	"pkg.dev/pkg/release/kube"
-
 	"pkg.dev/pkg/release"
+	"pkg.dev/pkg/release/kube"
 	"pkg.dev/pkg/render"
 )
 
