@@ -3,6 +3,7 @@ package node
 import (
 	"context"
 	"fmt"
+	"net"
 	"strconv"
 	"strings"
 
@@ -32,6 +33,11 @@ func envOf(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, c *cor
 		vals[k] = v
 	}
 	for _, kv := range image {
+		if k, v, ok := strings.Cut(kv, "="); ok {
+			set(k, v)
+		}
+	}
+	for _, kv := range serviceEnv(ctx, cs, pod) {
 		if k, v, ok := strings.Cut(kv, "="); ok {
 			set(k, v)
 		}
@@ -247,6 +253,62 @@ func commandOf(c *corev1.Container, img ImageConfig, env []string) []string {
 	var out []string
 	for _, a := range append(append([]string(nil), cmd...), args...) {
 		out = append(out, expand(a, vals))
+	}
+	return out
+}
+
+// serviceEnv is the environment the kubelet gives every container about
+// Services: for each Service of the Pod's namespace with a cluster IP (and
+// the kubernetes Service of default), NAME_SERVICE_HOST, NAME_SERVICE_PORT
+// and NAME_SERVICE_PORT_PORTNAME, and with enableServiceLinks (the
+// default) the Docker-link variables NAME_PORT, NAME_PORT_N_PROTO and its
+// _PROTO, _PORT and _ADDR.
+func serviceEnv(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod) []string {
+	links := pod.Spec.EnableServiceLinks == nil || *pod.Spec.EnableServiceLinks
+	var svcs []corev1.Service
+	if l, err := cs.CoreV1().Services(pod.Namespace).List(ctx, metav1.ListOptions{}); err == nil {
+		for _, s := range l.Items {
+			if links || (pod.Namespace == "default" && s.Name == "kubernetes") {
+				svcs = append(svcs, s)
+			}
+		}
+	}
+	if pod.Namespace != "default" {
+		if k, err := cs.CoreV1().Services("default").Get(ctx, "kubernetes", metav1.GetOptions{}); err == nil {
+			svcs = append(svcs, *k)
+		}
+	}
+	var out []string
+	for _, s := range svcs {
+		ip := s.Spec.ClusterIP
+		if ip == "" || ip == corev1.ClusterIPNone || len(s.Spec.Ports) == 0 {
+			continue
+		}
+		name := strings.ToUpper(strings.ReplaceAll(s.Name, "-", "_"))
+		first := s.Spec.Ports[0]
+		out = append(out, name+"_SERVICE_HOST="+ip, name+"_SERVICE_PORT="+strconv.Itoa(int(first.Port)))
+		for _, p := range s.Spec.Ports {
+			if p.Name != "" {
+				out = append(out, name+"_SERVICE_PORT_"+strings.ToUpper(strings.ReplaceAll(p.Name, "-", "_"))+"="+strconv.Itoa(int(p.Port)))
+			}
+		}
+		if !links && s.Name != "kubernetes" {
+			continue
+		}
+		proto := strings.ToLower(string(first.Protocol))
+		if proto == "" {
+			proto = "tcp"
+		}
+		out = append(out, name+"_PORT="+proto+"://"+net.JoinHostPort(ip, strconv.Itoa(int(first.Port))))
+		for _, p := range s.Spec.Ports {
+			pr := strings.ToLower(string(p.Protocol))
+			if pr == "" {
+				pr = "tcp"
+			}
+			prefix := name + "_PORT_" + strconv.Itoa(int(p.Port)) + "_" + strings.ToUpper(pr)
+			out = append(out, prefix+"="+pr+"://"+net.JoinHostPort(ip, strconv.Itoa(int(p.Port))),
+				prefix+"_PROTO="+pr, prefix+"_PORT="+strconv.Itoa(int(p.Port)), prefix+"_ADDR="+ip)
+		}
 	}
 	return out
 }
