@@ -13,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,6 +49,18 @@ type Ingress struct {
 	endpoints corelisters.EndpointsLister
 	secrets   corelisters.SecretLister
 	next      atomic.Uint64
+
+	transportOnce sync.Once
+	transport     *http.Transport
+}
+
+// backendTransport is the connection pool to backends, shared by every
+// request: connections to a Pod are kept alive and reused.
+func (g *Ingress) backendTransport() *http.Transport {
+	g.transportOnce.Do(func() {
+		g.transport = &http.Transport{DialContext: g.Net.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
+	})
+	return g.transport
 }
 
 func (g *Ingress) log() *slog.Logger {
@@ -262,7 +275,7 @@ func (g *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			pr.Out.Header.Set("X-Forwarded-Proto", scheme)
 			pr.Out.Host = r.Host
 		},
-		Transport: &http.Transport{DialContext: g.Net.DialContext, MaxIdleConnsPerHost: 16},
+		Transport: g.backendTransport(),
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, "502 Bad Gateway: "+err.Error(), http.StatusBadGateway)
 		},
