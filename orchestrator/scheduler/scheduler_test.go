@@ -70,18 +70,19 @@ func TestSchedulerBindsThroughTheAPI(t *testing.T) {
 		}
 		return false
 	})
-	evs, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var reasons []string
-	for _, e := range evs.Items {
-		reasons = append(reasons, e.Reason+":"+e.InvolvedObject.Name)
-	}
-	joined := strings.Join(reasons, " ")
-	if !strings.Contains(joined, "FailedScheduling:big") || !strings.Contains(joined, "Scheduled:a") {
-		t.Errorf("events %s", joined)
-	}
+	// The Event follows the condition: wait for both kinds of Event.
+	wait("the Scheduled and FailedScheduling Events", func() bool {
+		evs, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{})
+		if err != nil {
+			return false
+		}
+		var reasons []string
+		for _, e := range evs.Items {
+			reasons = append(reasons, e.Reason+":"+e.InvolvedObject.Name)
+		}
+		joined := strings.Join(reasons, " ")
+		return strings.Contains(joined, "FailedScheduling:big") && strings.Contains(joined, "Scheduled:a")
+	})
 	if _, err := cs.CoreV1().Nodes().Create(ctx, node("n3", "2", "1Gi", nil), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
