@@ -69,9 +69,10 @@ func TestNodeHeartbeatAndLifecycle(t *testing.T) {
 	if q := n.Status.Allocatable[corev1.ResourceCPU]; q.String() != "2" {
 		t.Errorf("allocatable cpu %s", q.String())
 	}
-	if _, err := cs.CoordinationV1().Leases(LeaseNamespace).Get(ctx, "node-1", metav1.GetOptions{}); err != nil {
-		t.Errorf("no heartbeat lease: %v", err)
-	}
+	waitFor(t, ctx, "the heartbeat Lease", func() bool {
+		_, err := cs.CoordinationV1().Leases(LeaseNamespace).Get(ctx, "node-1", metav1.GetOptions{})
+		return err == nil
+	})
 
 	forever := &corev1.Pod{
 		ObjectMeta: metav1.ObjectMeta{Name: "stays", Namespace: "default"},
