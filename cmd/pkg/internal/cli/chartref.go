@@ -73,7 +73,9 @@ func (c *chartPathOptions) locateContext(ctx context.Context, name string) (stri
 	name = strings.TrimSpace(name)
 	if _, err := os.Stat(name); err == nil {
 		if c.verify {
-			return "", errors.New("--verify: verifying chart provenance is not supported yet")
+			if _, err := verifyArchive(name, c.keyring); err != nil {
+				return "", err
+			}
 		}
 		return name, nil
 	}
@@ -81,7 +83,7 @@ func (c *chartPathOptions) locateContext(ctx context.Context, name string) (stri
 		return name, fmt.Errorf("path %q not found", name)
 	}
 	if c.verify {
-		return "", errors.New("--verify: verifying chart provenance is not supported yet")
+		return "", errors.New("--verify: verifying the provenance of a downloaded chart is not supported yet; pkg pull it with its .prov and run pkg verify")
 	}
 	config, cache := c.repositoryPaths()
 	if repo.IsOCI(name) {

@@ -1,17 +1,21 @@
 package cli
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
+	"strings"
 
 	"github.com/Masterminds/semver/v3"
 	"github.com/spf13/cobra"
 
 	"pkg.dev/pkg/chart"
 	"pkg.dev/pkg/render"
+	"pkg.dev/pkg/repo"
 )
 
 // packageOptions are the flags of `pkg package`, named as Helm names them.
@@ -49,7 +53,7 @@ charts/ directory.
 		},
 	}
 	f := cmd.Flags()
-	f.BoolVar(&o.sign, "sign", false, "use a PGP private key to sign this package (not supported yet)")
+	f.BoolVar(&o.sign, "sign", false, "use a PGP private key to sign this package")
 	f.StringVar(&o.key, "key", "", "name of the key to use when signing. Used if --sign is true")
 	f.StringVar(&o.keyring, "keyring", helmPaths{env}.defaultKeyring(), "location of a public keyring")
 	f.StringVar(&o.passphraseFile, "passphrase-file", "", `location of a file which contains the passphrase for the signing key. Use "-" in order to read from stdin.`)
@@ -78,7 +82,6 @@ func (o *packageOptions) run(ctx context.Context, env Env, g *globalOptions, arg
 		if o.keyring == "" {
 			return errors.New("--keyring is required for signing a package")
 		}
-		return errors.New("--sign: signing packages is not supported yet")
 	}
 	for _, p := range args {
 		if o.dependencyUp {
@@ -91,6 +94,11 @@ func (o *packageOptions) run(ctx context.Context, env Env, g *globalOptions, arg
 		name, err := o.packageOne(p)
 		if err != nil {
 			return err
+		}
+		if o.sign {
+			if err := o.signArchive(env, name); err != nil {
+				return err
+			}
 		}
 		fmt.Fprintf(env.Streams.Out, "Successfully packaged chart and saved it to: %s\n", name)
 	}
@@ -135,4 +143,41 @@ func (o *packageOptions) packageOne(p string) (string, error) {
 		return "", fmt.Errorf("failed to save: %w", err)
 	}
 	return filepath.Clean(name), nil
+}
+
+// signArchive writes ARCHIVE.prov with the --key of --keyring, as helm
+// package --sign does; an encrypted key's passphrase comes from
+// --passphrase-file ("-" for standard input).
+func (o *packageOptions) signArchive(env Env, archive string) error {
+	ring, err := repo.LoadKeyring(o.keyring)
+	if err != nil {
+		return err
+	}
+	key, err := repo.SigningKey(ring, o.key)
+	if err != nil {
+		return err
+	}
+	var passphrase func(string) ([]byte, error)
+	if o.passphraseFile != "" {
+		passphrase = func(string) ([]byte, error) {
+			var r io.Reader
+			if o.passphraseFile == "-" {
+				r = env.Streams.In
+			} else {
+				f, err := os.Open(o.passphraseFile)
+				if err != nil {
+					return nil, err
+				}
+				defer f.Close()
+				r = f
+			}
+			line, err := bufio.NewReader(r).ReadString('\n')
+			if err != nil && err != io.EOF {
+				return nil, err
+			}
+			return []byte(strings.TrimRight(line, "\r\n")), nil
+		}
+	}
+	_, err = repo.Sign(archive, key, passphrase)
+	return err
 }

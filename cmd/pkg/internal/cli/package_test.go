@@ -132,8 +132,7 @@ func TestPackageErrorsMatchHelm(t *testing.T) {
 		{name: "an archive", args: d(archive),
 			exp: expectation{errOurs, regexp.MustCompile(`^Error: .*/hello-0\.1\.0\.tgz is not a chart directory: only unpacked charts can be packaged$`)}},
 		{name: "sign without key", args: d(filepath.Join(c, "hello"), "--sign")},
-		{name: "sign", args: d(filepath.Join(c, "hello"), "--sign", "--key", "me", "--keyring", filepath.Join(dest, "none.gpg")),
-			exp: expectation{errOurs, regexp.MustCompile(`^Error: --sign: signing packages is not supported yet$`)}},
+		{name: "sign with a missing keyring", args: d(filepath.Join(c, "hello"), "--sign", "--key", "me", "--keyring", filepath.Join(dest, "none.gpg"))},
 	})
 }
 

@@ -121,6 +121,7 @@ Environment variables read as Helm reads them:
 		newRegistryCmd(env, g),
 		newPushCmd(env, g),
 		newImageCmd(env),
+		newVerifyCmd(env),
 	)
 	return root
 }
