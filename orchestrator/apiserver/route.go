@@ -77,6 +77,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errPathNotFound())
 		return
 	}
+	if req.res.Group == MetricsGroup {
+		s.serveMetrics(w, r, req)
+		return
+	}
 	s.serveResource(w, r, req)
 }
 

@@ -92,6 +92,10 @@ type Config struct {
 	// GCResyncPeriod is how often the garbage collector re-reads the
 	// whole store as a safety net; DefaultGCResyncPeriod when 0.
 	GCResyncPeriod time.Duration
+	// Metrics serves metrics.k8s.io (kubectl top, the
+	// HorizontalPodAutoscaler) from the usage the node agents measure;
+	// nil serves no such group, as a cluster without metrics-server.
+	Metrics NodeMetricsFunc
 	// PodLogs serves the pods/log subresource (kubectl logs) from where
 	// the node agents keep container logs; nil answers 404.
 	PodLogs PodLogsFunc
@@ -134,6 +138,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 		return nil, errors.New("apiserver: config has no store")
 	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Clock, resources: Resources(), scheme: newScheme()}
+	if cfg.Metrics != nil {
+		s.resources = append(s.resources, metricsResources()...)
+	}
 	s.fields = &fieldManagers{scheme: s.scheme}
 	s.models = &openAPIModels{}
 	if s.log == nil {

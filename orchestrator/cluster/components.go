@@ -29,6 +29,7 @@ import (
 	"pkg.dev/pkg/orchestrator/proxy"
 	"pkg.dev/pkg/orchestrator/runtime"
 	"pkg.dev/pkg/orchestrator/scheduler"
+	"pkg.dev/pkg/orchestrator/storage"
 )
 
 // components are what runs beside the API server in the orchestrator
@@ -70,6 +71,12 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		return controllers.Run(ctx, cfg, controllers.Options{Logger: log.With("component", "controllers")})
 	})
 	run("node-lifecycle", (&node.Lifecycle{Client: cs, Log: log.With("component", "node-lifecycle")}).Run)
+	// Persistent volumes: the default StorageClass, and the controller
+	// that binds claims and provisions a directory per volume.
+	if err := storage.EnsureDefaultClass(ctx, cs); err != nil {
+		log.Warn("default StorageClass", "err", err)
+	}
+	run("persistentvolume-controller", (&storage.Controller{Client: cs, Dir: filepath.Join(dir, "volumes"), Log: log.With("component", "persistentvolume-controller")}).Run)
 	cpu, mem := nodeCapacity(nodes)
 	images, err := image.Open(filepath.Join(dir, "images"))
 	if err != nil {
@@ -122,6 +129,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		nlog.Info("container runtime", "driver", drv.Name())
 		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog}
 		run(name+"-pods", r.Run)
+		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)
 	}
 	return c, nil
 }

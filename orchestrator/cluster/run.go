@@ -166,6 +166,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Middleware:       []func(http.Handler) http.Handler{BearerAuth(token)},
 		AdvertiseAddress: advertiseIP(ctx, opts.Address),
 		AdvertisePort:    port,
+		Metrics:          nodeMetrics(dir, now),
 		PodLogs: func(ctx context.Context, pod *corev1.Pod, o corev1.PodLogOptions) (io.ReadCloser, error) {
 			return node.OpenLogs(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, o)
 		},

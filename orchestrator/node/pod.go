@@ -164,6 +164,7 @@ func (w *podWorker) setup(ctx context.Context) error {
 		w.mu.Unlock()
 	}
 	w.markDirty()
+	lastErr := ""
 	for {
 		vols, err := prepareVolumes(ctx, w.r.Client, w.pod, dir)
 		if err == nil {
@@ -172,12 +173,24 @@ func (w *podWorker) setup(ctx context.Context) error {
 			w.mu.Unlock()
 			return nil
 		}
-		w.failAll("CreateContainerConfigError", err.Error())
-		w.event(ctx, corev1.EventTypeWarning, "FailedMount", err.Error())
+		retry := w.backoffBase()
+		var mw *mountWait
+		if errors.As(err, &mw) {
+			// A claim being bound: keep ContainerCreating and look again
+			// soon, as the kubelet's volume manager does.
+			w.failAll("ContainerCreating", "")
+			retry = min(retry, time.Second)
+		} else {
+			w.failAll("CreateContainerConfigError", err.Error())
+		}
+		if err.Error() != lastErr {
+			w.event(ctx, corev1.EventTypeWarning, "FailedMount", err.Error())
+			lastErr = err.Error()
+		}
 		select {
 		case <-w.stopCh:
 			return err
-		case <-time.After(w.backoffBase()):
+		case <-time.After(retry):
 		}
 	}
 }

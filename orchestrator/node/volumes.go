@@ -19,6 +19,9 @@ import (
 type volume struct {
 	path  string // host path to bind, or "" for a tmpfs
 	tmpfs bool
+	// readOnly mounts it read-only whatever the volumeMount says (a
+	// read-only claim).
+	readOnly bool
 }
 
 // prepareVolumes makes every volume of the Pod under dir: emptyDir as a
@@ -107,6 +110,12 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 				return nil, err
 			}
 			out[v.Name] = volume{path: vd}
+		case v.PersistentVolumeClaim != nil:
+			cv, err := claimVolume(ctx, cs, pod, &v)
+			if err != nil {
+				return nil, err
+			}
+			out[v.Name] = cv
 		default:
 			return nil, &configError{fmt.Sprintf("volume %q: this kind of volume is not supported by pkg's node agent yet", v.Name)}
 		}
@@ -191,7 +200,7 @@ func mountsOf(c *corev1.Container, vols map[string]volume) ([]runtime.Mount, err
 				}
 			}
 		}
-		out = append(out, runtime.Mount{Source: src, Destination: vm.MountPath, ReadOnly: vm.ReadOnly})
+		out = append(out, runtime.Mount{Source: src, Destination: vm.MountPath, ReadOnly: vm.ReadOnly || v.readOnly})
 	}
 	return out, nil
 }

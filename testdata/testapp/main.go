@@ -6,10 +6,12 @@
 //	testapp -exit 3            exit with status 3
 //	testapp -sleep 1h          sleep (a long-running container)
 //	testapp -eat-mib 200       allocate and touch 200 MiB, then sleep
+//	testapp -burn-millicores 300  keep 0.3 of a cpu busy, then sleep
 //	testapp -listen :8080      serve HTTP: / says hello, /healthz is 200
 //	                           unless -unhealthy, /crash exits 1
 //	testapp -cat FILE          print a file and exit
 //	testapp -get URL -n 10     GET a URL n times, print each body, exit 1 on any failure
+//	testapp -append FILE ...   first append "HOSTNAME\n" to FILE (a volume's memory of starts)
 package main
 
 import (
@@ -30,12 +32,29 @@ func main() {
 	exit := flag.Int("exit", -1, "exit with this status")
 	sleep := flag.Duration("sleep", 0, "sleep this long")
 	eat := flag.Int("eat-mib", 0, "allocate and touch this many MiB")
+	burnMilli := flag.Int("burn-millicores", 0, "keep this many thousandths of a cpu busy")
 	listen := flag.String("listen", "", "serve HTTP on this address")
 	unhealthy := flag.Bool("unhealthy", false, "answer /healthz with 500")
 	cat := flag.String("cat", "", "print this file and exit")
 	get := flag.String("get", "", "GET this URL and print the body")
 	n := flag.Int("n", 1, "how many times to GET")
+	appendTo := flag.String("append", "", "append the hostname and a newline to this file first")
 	flag.Parse()
+
+	if *appendTo != "" {
+		host, _ := os.Hostname()
+		f, err := os.OpenFile(*appendTo, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+		if err == nil {
+			_, err = fmt.Fprintln(f, host)
+			if cerr := f.Close(); err == nil {
+				err = cerr
+			}
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+	}
 
 	if *get != "" {
 		for i := 0; i < *n; i++ {
@@ -93,6 +112,10 @@ func main() {
 	if *eat > 0 {
 		fmt.Printf("holding %d MiB\n", len(hog))
 	}
+	if *burnMilli > 0 {
+		burn(*burnMilli)
+		fmt.Printf("burning %dm of cpu\n", *burnMilli)
+	}
 	if *listen != "" {
 		mux := http.NewServeMux()
 		mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
@@ -119,7 +142,7 @@ func main() {
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
 	wait := *sleep
-	if wait == 0 && *listen == "" && *eat == 0 {
+	if wait == 0 && *listen == "" && *eat == 0 && *burnMilli == 0 {
 		return
 	}
 	if wait == 0 {
@@ -131,4 +154,25 @@ func main() {
 	case <-time.After(wait):
 	}
 	_ = hog
+}
+
+// burn keeps milli thousandths of a cpu busy, in goroutines of at most a
+// whole cpu each: every 100 ms period each spins for its share, then
+// sleeps the rest.
+func burn(milli int) {
+	for milli > 0 {
+		share := min(milli, 1000)
+		milli -= share
+		busy := time.Duration(share) * 100 * time.Millisecond / 1000
+		go func() {
+			for {
+				start := time.Now()
+				for time.Since(start) < busy {
+				}
+				if rest := 100*time.Millisecond - time.Since(start); rest > 0 {
+					time.Sleep(rest)
+				}
+			}
+		}()
+	}
 }

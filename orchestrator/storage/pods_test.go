@@ -1,0 +1,213 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"pkg.dev/pkg/internal/testcluster"
+	"pkg.dev/pkg/orchestrator/controllers"
+	"pkg.dev/pkg/orchestrator/node"
+	"pkg.dev/pkg/orchestrator/runtime"
+	"pkg.dev/pkg/orchestrator/scheduler"
+)
+
+var (
+	appOnce sync.Once
+	appPath string
+	appErr  error
+)
+
+// testappImages serves every image as a root filesystem holding the
+// static test program (testdata/testapp) as its entrypoint.
+type testappImages struct{}
+
+func (testappImages) Prepare(_ context.Context, _ string, _ corev1.PullPolicy, _ [][]byte, dir string) (node.ImageConfig, error) {
+	appOnce.Do(func() {
+		d, err := os.MkdirTemp("", "pkg-testapp-")
+		if err != nil {
+			appErr = err
+			return
+		}
+		appPath = filepath.Join(d, "testapp")
+		cmd := exec.Command("go", "build", "-o", appPath, "../../testdata/testapp")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			appErr = errors.New(string(out))
+		}
+	})
+	if appErr != nil {
+		return node.ImageConfig{}, appErr
+	}
+	bin, err := os.ReadFile(appPath)
+	if err != nil {
+		return node.ImageConfig{}, err
+	}
+	for _, d := range []string{"etc", "tmp", "data"} {
+		if err := os.MkdirAll(filepath.Join(dir, d), 0o755); err != nil {
+			return node.ImageConfig{}, err
+		}
+	}
+	return node.ImageConfig{Entrypoint: []string{"/testapp"}}, os.WriteFile(filepath.Join(dir, "testapp"), bin, 0o755)
+}
+
+// TestStatefulSetKeepsItsDataOnProvisionedVolumes runs the whole chain
+// with real runc containers: the StatefulSet controller makes a claim
+// from its template, the scheduler places the Pod, this controller
+// provisions the claim on the Pod's node (WaitForFirstConsumer, the
+// default class), the node agent mounts the volume, and the container
+// writes to it. Deleted, the Pod comes back on the same claim and finds
+// its data. A Pod whose claim does not exist waits in ContainerCreating
+// with a FailedMount Event naming it, and starts once the claim is made.
+func TestStatefulSetKeepsItsDataOnProvisionedVolumes(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs containers with runc")
+	}
+	dir := t.TempDir()
+	drv, err := runtime.NewRuncDriver(filepath.Join(dir, "runc"), "", nil)
+	if err != nil {
+		if os.Getenv("PKG_REQUIRE_RUNC") == "1" {
+			t.Fatalf("runc is required here: %v", err)
+		}
+		t.Skipf("skipping: %v", err)
+	}
+	tc := testcluster.Start(t)
+	cs := kubernetes.NewForConfigOrDie(tc.Config)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); wg.Wait() })
+	run := func(f func(context.Context) error) {
+		wg.Add(1)
+		go func() { defer wg.Done(); _ = f(ctx) }()
+	}
+	if err := EnsureDefaultClass(ctx, cs); err != nil {
+		t.Fatal(err)
+	}
+	volumes := filepath.Join(dir, "volumes")
+	run((&Controller{Client: cs, Dir: volumes}).Run)
+	run(func(ctx context.Context) error {
+		return controllers.Run(ctx, tc.Config, controllers.Options{Controllers: []string{controllers.StatefulSetController}})
+	})
+	run(scheduler.New(cs, scheduler.Options{}).Run)
+	run((&node.Agent{Config: node.Config{Name: "n1", CPU: resource.MustParse("2"), Memory: resource.MustParse("4Gi"), Pods: 110}, Client: cs}).Run)
+	run((&node.PodRunner{Node: "n1", Client: cs, Runtime: drv, Images: testappImages{}, Dir: filepath.Join(dir, "node"), BackoffBase: 200 * time.Millisecond}).Run)
+
+	one := int32(1)
+	labels := map[string]string{"app": "db"}
+	set := &appsv1.StatefulSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "db", Namespace: "default"},
+		Spec: appsv1.StatefulSetSpec{
+			Replicas: &one, ServiceName: "db",
+			Selector: &metav1.LabelSelector{MatchLabels: labels},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: labels},
+				Spec: corev1.PodSpec{Containers: []corev1.Container{{
+					Name: "db", Image: "testapp:1", Args: []string{"-append", "/data/starts", "-sleep", "1h"},
+					VolumeMounts: []corev1.VolumeMount{{Name: "data", MountPath: "/data"}},
+				}}},
+			},
+			VolumeClaimTemplates: []corev1.PersistentVolumeClaim{{
+				ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{
+					AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					Resources:   corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}},
+				},
+			}},
+		},
+	}
+	if _, err := cs.AppsV1().StatefulSets("default").Create(ctx, set, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running := func(name string, not *corev1.Pod) *corev1.Pod {
+		t.Helper()
+		for {
+			p, err := cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
+			if err == nil && p.Status.Phase == corev1.PodRunning && (not == nil || p.UID != not.UID) {
+				return p
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("pod %s never Running: %v %+v", name, err, p)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	starts := func(want string) {
+		t.Helper()
+		pvc := waitClaim(t, ctx, cs, "data-db-0", "Bound", bound)
+		path := filepath.Join(volumes, pvc.Spec.VolumeName, "starts")
+		for {
+			b, err := os.ReadFile(path)
+			if string(b) == want {
+				return
+			}
+			if ctx.Err() != nil {
+				t.Fatalf("%s = %q, %v; want %q", path, b, err, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	first := running("db-0", nil)
+	pvc := waitClaim(t, ctx, cs, "data-db-0", "Bound", bound)
+	if pvc.Annotations[AnnSelectedNode] != "n1" {
+		t.Errorf("claim's selected node %q, want n1", pvc.Annotations[AnnSelectedNode])
+	}
+	starts("db-0\n")
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "db-0", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running("db-0", first)
+	starts("db-0\ndb-0\n")
+	again := waitClaim(t, ctx, cs, "data-db-0", "Bound", bound)
+	if again.UID != pvc.UID || again.Spec.VolumeName != pvc.Spec.VolumeName {
+		t.Errorf("the Pod came back on another claim or volume: %s/%s, was %s/%s", again.UID, again.Spec.VolumeName, pvc.UID, pvc.Spec.VolumeName)
+	}
+
+	// A Pod whose claim is missing waits, saying why.
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "orphan", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "testapp:1", Args: []string{"-append", "/data/starts", "-sleep", "1h"},
+				VolumeMounts: []corev1.VolumeMount{{Name: "d", MountPath: "/data"}}}},
+			Volumes: []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "later"}}}},
+		},
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		evs, _ := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=orphan"})
+		found := false
+		for _, e := range evs.Items {
+			found = found || (e.Reason == "FailedMount" && strings.Contains(e.Message, `persistentvolumeclaim "later" not found`))
+		}
+		p, _ := cs.CoreV1().Pods("default").Get(ctx, "orphan", metav1.GetOptions{})
+		if found && p.Status.Phase == corev1.PodPending && len(p.Status.ContainerStatuses) == 1 &&
+			p.Status.ContainerStatuses[0].State.Waiting != nil && p.Status.ContainerStatuses[0].State.Waiting.Reason == "ContainerCreating" {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("no FailedMount event or not ContainerCreating: %+v %+v", evs.Items, p.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, err := cs.CoreV1().PersistentVolumeClaims("default").Create(ctx, claim("later", "-", "1Gi"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	running("orphan", nil)
+	later := waitClaim(t, ctx, cs, "later", "Bound", bound)
+	if b, err := os.ReadFile(filepath.Join(volumes, later.Spec.VolumeName, "starts")); err != nil || string(b) != "orphan\n" {
+		t.Errorf("the late claim's volume holds %q, %v", b, err)
+	}
+}
