@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"sigs.k8s.io/yaml"
 
 	"pkg.dev/pkg/chart"
@@ -34,8 +35,7 @@ func LockDigest(req, lock []*chart.Dependency) (string, error) {
 
 // Dependencies resolves and fetches the dependencies of an unpacked chart
 // into its charts/ directory, as `helm dependency update|build` do, from
-// file:// paths and HTTP repositories. (Dependencies on OCI registries
-// are refused.)
+// file:// paths, HTTP repositories and OCI registries.
 type Dependencies struct {
 	// ChartDir is the chart's directory.
 	ChartDir string
@@ -49,6 +49,13 @@ type Dependencies struct {
 	OCI *OCI
 	// SkipRefresh uses the cached indexes as they are.
 	SkipRefresh bool
+	// Verify downloads the provenance file of every chart fetched from a
+	// repository or registry and checks it with Keyring before the
+	// archive goes into charts/, as Helm's --verify does (the .prov files
+	// are not kept there, as in Helm). Charts packaged from file://
+	// directories are not signed and not checked.
+	Verify  bool
+	Keyring openpgp.EntityList
 	// Now stamps a new Chart.lock.
 	Now time.Time
 	// Log receives progress lines (Helm's wording); may be nil.
@@ -474,12 +481,19 @@ func (d *Dependencies) fetchAll(ctx context.Context, deps []*chart.Dependency, s
 		if IsOCI(dep.Repository) {
 			ref := strings.TrimSuffix(dep.Repository, "/") + "/" + dep.Name
 			d.log("Downloading %s from repo %s", dep.Name, dep.Repository)
-			p, err := d.OCI.Pull(ctx, ref, dep.Version)
+			pull := d.OCI.Pull
+			if d.Verify {
+				pull = d.OCI.PullProvenance
+			}
+			p, err := pull(ctx, ref, dep.Version)
+			if err == nil && d.Verify && p.Prov == nil {
+				err = fmt.Errorf("failed to fetch provenance %q: %w", "oci://"+p.Ref+".prov", ErrNoProvenanceLayer)
+			}
 			if err != nil {
 				return fmt.Errorf("could not download %s: %w", ref, err)
 			}
-			if _, err := StoreArchive(tmp, p.Name+"-"+p.Version+".tgz", p.Data); err != nil {
-				return err
+			if err := d.store(tmp, p.FileName(), p.Data, p.Prov, "oci://"+p.Ref+" (provenance layer)"); err != nil {
+				return fmt.Errorf("could not download %s: %w", ref, err)
 			}
 			continue
 		}
@@ -501,12 +515,31 @@ func (d *Dependencies) fetchAll(ctx context.Context, deps []*chart.Dependency, s
 		if err != nil {
 			return fmt.Errorf("could not download %s: %w", u, err)
 		}
-		if _, err := StoreArchive(tmp, ArchiveFileName(u), data); err != nil {
-			return err
+		var prov []byte
+		if d.Verify {
+			if prov, err = d.Fetcher.FetchProvenance(ctx, src.entry, u, cv.Name+"-"+cv.Version); err != nil {
+				return fmt.Errorf("could not download %s: failed to fetch provenance %q: %w", u, ProvenanceURL(u), err)
+			}
+		}
+		if err := d.store(tmp, ArchiveFileName(u), data, prov, ProvenanceURL(u)); err != nil {
+			return fmt.Errorf("could not download %s: %w", u, err)
 		}
 		seen[u] = true
 	}
 	return d.moveInto(deps, tmp, dest)
+}
+
+// store writes a fetched archive into dir as name; with Verify, it first
+// checks the archive against its provenance file prov (named provName in
+// errors).
+func (d *Dependencies) store(dir, name string, data, prov []byte, provName string) error {
+	if d.Verify {
+		if _, err := VerifyData(data, name, prov, provName, d.Keyring); err != nil {
+			return err
+		}
+	}
+	_, err := StoreArchive(dir, name, data)
+	return err
 }
 
 // moveInto moves the archives of tmp into dest and deletes the archives

@@ -47,6 +47,9 @@ var (
 	ErrInvalidName = errors.New("invalid repository name")
 	// ErrTooLarge means a response exceeded the size the Fetcher accepts.
 	ErrTooLarge = errors.New("response is too large")
+	// ErrNoProvenanceLayer means a chart's manifest in a registry has no
+	// provenance layer (Helm's message).
+	ErrNoProvenanceLayer = errors.New("manifest does not contain a layer with mediatype " + OCIProvLayerMediaType)
 	// ErrLockOutOfSync means Chart.lock no longer matches the
 	// dependencies of Chart.yaml; `dependency update` rewrites it.
 	ErrLockOutOfSync = errors.New("the lock file (Chart.lock) is out of sync with the dependencies file (Chart.yaml). Please update the dependencies")

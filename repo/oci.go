@@ -6,13 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/Masterminds/semver/v3"
+	"github.com/opencontainers/go-digest"
 	specs "github.com/opencontainers/image-spec/specs-go"
 	ocispec "github.com/opencontainers/image-spec/specs-go/v1"
 	"oras.land/oras-go/v2"
@@ -51,6 +54,11 @@ type OCI struct {
 	PlainHTTP bool
 	// UserAgent is sent with every request when not empty.
 	UserAgent string
+	// Progress, when set, follows the transfer of chart layers: it is
+	// called as a layer is pulled or pushed with the reference
+	// (HOST/PATH/NAME:TAG), the bytes moved so far and the layer's size,
+	// and a last time with done set.
+	Progress func(ref string, moved, total int64, done bool)
 }
 
 // IsOCI reports an oci:// reference.
@@ -112,7 +120,10 @@ type OCIPush struct {
 
 // Push uploads the chart archive to dest ("oci://HOST/PATH"), as
 // HOST/PATH/NAME:VERSION, with Helm's manifest layout and annotations.
-func (o *OCI) Push(ctx context.Context, archive []byte, dest string, created time.Time) (*OCIPush, error) {
+// prov, when not nil, is the archive's provenance file, pushed as a
+// second layer of Helm's provenance media type (the layers in digest
+// order, as Helm writes them).
+func (o *OCI) Push(ctx context.Context, archive, prov []byte, dest string, created time.Time) (*OCIPush, error) {
 	c, err := chart.LoadArchive(bytes.NewReader(archive))
 	if err != nil {
 		return nil, fmt.Errorf("pushing to %s: %w", dest, err)
@@ -129,6 +140,15 @@ func (o *OCI) Push(ctx context.Context, archive []byte, dest string, created tim
 	if err != nil {
 		return fail(err)
 	}
+	layers := []ocispec.Descriptor{layer}
+	if prov != nil {
+		pl, err := oras.PushBytes(ctx, store, OCIProvLayerMediaType, prov)
+		if err != nil {
+			return fail(err)
+		}
+		layers = append(layers, pl)
+		sort.Slice(layers, func(i, j int) bool { return layers[i].Digest < layers[j].Digest })
+	}
 	cfgData, err := json.Marshal(meta)
 	if err != nil {
 		return fail(err)
@@ -140,7 +160,7 @@ func (o *OCI) Push(ctx context.Context, archive []byte, dest string, created tim
 	manifest := ocispec.Manifest{
 		Versioned:   specs.Versioned{SchemaVersion: 2},
 		Config:      cfg,
-		Layers:      []ocispec.Descriptor{layer},
+		Layers:      layers,
 		Annotations: ociAnnotations(meta, created),
 	}
 	mdata, err := json.Marshal(manifest)
@@ -156,7 +176,11 @@ func (o *OCI) Push(ctx context.Context, archive []byte, dest string, created tim
 		return fail(err)
 	}
 	ctx = auth.AppendRepositoryScope(ctx, repo.Reference, auth.ActionPull, auth.ActionPush)
-	if _, err := oras.Copy(ctx, store, ref, repo, tag, oras.DefaultCopyOptions); err != nil {
+	var src oras.ReadOnlyTarget = store
+	if o.Progress != nil {
+		src = &progressSource{ReadOnlyTarget: store, ref: ref, report: o.Progress, layer: layer.Digest}
+	}
+	if _, err := oras.Copy(ctx, src, ref, repo, tag, oras.DefaultCopyOptions); err != nil {
 		return fail(err)
 	}
 	return &OCIPush{Ref: ref, ManifestDigest: mdesc.Digest.String(), ChartDigest: layer.Digest.String()}, nil
@@ -203,11 +227,17 @@ func ociAnnotations(meta *chart.Metadata, created time.Time) map[string]string {
 // OCIPull is a pulled chart.
 type OCIPull struct {
 	Data []byte
+	// Prov is the provenance file, when it was asked for.
+	Prov []byte
 	// Ref is HOST/PATH/NAME:TAG (or @DIGEST when pulled by digest).
 	Ref            string
 	ManifestDigest string
 	Name, Version  string
 }
+
+// FileName is the name Helm saves a pulled chart as: NAME-VERSION.tgz,
+// the name its provenance file records.
+func (p *OCIPull) FileName() string { return p.Name + "-" + p.Version + ".tgz" }
 
 // Pull downloads the chart at ref ("oci://HOST/PATH/NAME", optionally
 // with ":TAG" or "@sha256:…"). Without a tag or digest, version picks the
@@ -215,6 +245,17 @@ type OCIPull struct {
 // means the newest stable version). The layers are verified against their
 // digests and the archive must load as a chart.
 func (o *OCI) Pull(ctx context.Context, ref, version string) (*OCIPull, error) {
+	return o.pull(ctx, ref, version, false)
+}
+
+// PullProvenance is Pull that also downloads the provenance layer into
+// OCIPull.Prov, which stays nil when the manifest has none (see
+// ErrNoProvenanceLayer).
+func (o *OCI) PullProvenance(ctx context.Context, ref, version string) (*OCIPull, error) {
+	return o.pull(ctx, ref, version, true)
+}
+
+func (o *OCI) pull(ctx context.Context, ref, version string, withProv bool) (*OCIPull, error) {
 	name := strings.TrimPrefix(ref, OCIScheme+"://")
 	repoRef, tagOrDigest := splitOCIRef(name)
 	fail := func(err error) (*OCIPull, error) {
@@ -231,6 +272,11 @@ func (o *OCI) Pull(ctx context.Context, ref, version string) (*OCIPull, error) {
 		}
 		tagOrDigest = tag
 	}
+	sep := ":"
+	if strings.HasPrefix(tagOrDigest, "sha256:") {
+		sep = "@"
+	}
+	pulledRef := repoRef + sep + tagOrDigest
 	desc, rc, err := repo.FetchReference(ctx, tagOrDigest)
 	if err != nil {
 		return fail(err)
@@ -244,20 +290,23 @@ func (o *OCI) Pull(ctx context.Context, ref, version string) (*OCIPull, error) {
 	if err := json.Unmarshal(mdata, &m); err != nil {
 		return fail(fmt.Errorf("the manifest is not an OCI image manifest: %w", err))
 	}
-	var layer *ocispec.Descriptor
+	var layer, provLayer *ocispec.Descriptor
 	for i, l := range m.Layers {
-		if l.MediaType == OCIChartLayerMediaType || l.MediaType == OCILegacyChartLayerMediaType {
-			layer = &m.Layers[i]
-			break
+		switch l.MediaType {
+		case OCIChartLayerMediaType, OCILegacyChartLayerMediaType:
+			if layer == nil {
+				layer = &m.Layers[i]
+			}
+		case OCIProvLayerMediaType:
+			if provLayer == nil {
+				provLayer = &m.Layers[i]
+			}
 		}
 	}
 	if layer == nil {
 		return fail(fmt.Errorf("manifest does not contain a layer with mediatype %s", OCIChartLayerMediaType))
 	}
-	if layer.Size > DefaultMaxResponseBytes {
-		return fail(ErrTooLarge)
-	}
-	data, err := content.FetchAll(ctx, repo.Blobs(), *layer)
+	data, err := o.fetchLayer(ctx, repo, *layer, pulledRef)
 	if err != nil {
 		return fail(err)
 	}
@@ -265,11 +314,65 @@ func (o *OCI) Pull(ctx context.Context, ref, version string) (*OCIPull, error) {
 	if err != nil {
 		return fail(fmt.Errorf("the download is not a valid chart archive: %w", err))
 	}
-	sep := ":"
-	if strings.HasPrefix(tagOrDigest, "sha256:") {
-		sep = "@"
+	p := &OCIPull{Data: data, Ref: pulledRef, ManifestDigest: desc.Digest.String(), Name: c.Name(), Version: c.Metadata.Version}
+	if withProv && provLayer != nil {
+		if p.Prov, err = o.fetchLayer(ctx, repo, *provLayer, ""); err != nil {
+			return fail(fmt.Errorf("fetching the provenance layer: %w", err))
+		}
 	}
-	return &OCIPull{Data: data, Ref: repoRef + sep + tagOrDigest, ManifestDigest: desc.Digest.String(), Name: c.Name(), Version: c.Metadata.Version}, nil
+	return p, nil
+}
+
+// fetchLayer reads a layer, checking its size and digest, and reports
+// the progress under ref when ref is set.
+func (o *OCI) fetchLayer(ctx context.Context, repo *remote.Repository, desc ocispec.Descriptor, ref string) ([]byte, error) {
+	if desc.Size > DefaultMaxResponseBytes {
+		return nil, ErrTooLarge
+	}
+	rc, err := repo.Blobs().Fetch(ctx, desc)
+	if err != nil {
+		return nil, err
+	}
+	defer rc.Close()
+	var r io.Reader = rc
+	if o.Progress != nil && ref != "" {
+		pr := &progressReader{r: rc, report: func(n int64) { o.Progress(ref, n, desc.Size, false) }}
+		r = pr
+		defer func() { o.Progress(ref, pr.n, desc.Size, true) }()
+	}
+	return content.ReadAll(r, desc)
+}
+
+// progressSource is the local copy of a chart being pushed, reporting how
+// much of the chart layer the push has read.
+type progressSource struct {
+	oras.ReadOnlyTarget
+	ref    string
+	layer  digest.Digest
+	report func(ref string, moved, total int64, done bool)
+}
+
+// Fetch wraps the chart layer's reader to report its progress.
+func (s *progressSource) Fetch(ctx context.Context, desc ocispec.Descriptor) (io.ReadCloser, error) {
+	rc, err := s.ReadOnlyTarget.Fetch(ctx, desc)
+	if err != nil || desc.Digest != s.layer {
+		return rc, err
+	}
+	pr := &progressReader{r: rc, report: func(n int64) { s.report(s.ref, n, desc.Size, false) }}
+	return &progressReadCloser{progressReader: pr, closer: rc, done: func() { s.report(s.ref, pr.n, desc.Size, true) }}, nil
+}
+
+// progressReadCloser closes a reported reader, reporting the end once.
+type progressReadCloser struct {
+	*progressReader
+	closer io.Closer
+	done   func()
+	once   sync.Once
+}
+
+func (p *progressReadCloser) Close() error {
+	p.once.Do(p.done)
+	return p.closer.Close()
 }
 
 // splitOCIRef splits "HOST/PATH/NAME:TAG" or "…@DIGEST" into the

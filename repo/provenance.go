@@ -194,30 +194,45 @@ func Verify(archive, provfile string, ring openpgp.EntityList) (*Verification, e
 	if err != nil {
 		return nil, err
 	}
-	block, _ := clearsign.Decode(data)
-	if block == nil {
-		return nil, fmt.Errorf("%s: signature block not found", provfile)
-	}
-	signer, err := block.VerifySignature(ring, nil)
-	if err != nil {
-		return nil, fmt.Errorf("%s: the signature does not verify with the keyring: %w", provfile, err)
-	}
-	parts := bytes.SplitN(block.Plaintext, []byte("\n...\n"), 2)
-	if len(parts) != 2 {
-		return nil, fmt.Errorf("%s: message block must have at least two parts", provfile)
-	}
-	var sc sums
-	if err := yaml.Unmarshal(parts[1], &sc); err != nil {
-		return nil, fmt.Errorf("%s: %w", provfile, err)
-	}
-	base := filepath.Base(archive)
-	want, ok := sc.Files[base]
-	if !ok {
-		return nil, fmt.Errorf("provenance does not contain a SHA for a file named %q", base)
-	}
 	digest, err := fileDigest(archive)
 	if err != nil {
 		return nil, err
+	}
+	return verify(filepath.Base(archive), digest, provfile, data, ring)
+}
+
+// VerifyData checks a downloaded archive, not yet written anywhere,
+// against the provenance message prov: the signature with the keys of
+// ring, then that the message records the archive's SHA-256 under
+// fileName (the name the archive is saved as, NAME-VERSION.tgz). provName
+// names the provenance file in errors (its URL, say).
+func VerifyData(archive []byte, fileName string, prov []byte, provName string, ring openpgp.EntityList) (*Verification, error) {
+	sum := sha256.Sum256(archive)
+	return verify(fileName, hex.EncodeToString(sum[:]), provName, prov, ring)
+}
+
+// verify checks the provenance message data (named provName in errors)
+// for the archive base whose SHA-256 is digest (hex).
+func verify(base, digest, provName string, data []byte, ring openpgp.EntityList) (*Verification, error) {
+	block, _ := clearsign.Decode(data)
+	if block == nil {
+		return nil, fmt.Errorf("%s: signature block not found", provName)
+	}
+	signer, err := block.VerifySignature(ring, nil)
+	if err != nil {
+		return nil, fmt.Errorf("%s: the signature does not verify with the keyring: %w", provName, err)
+	}
+	parts := bytes.SplitN(block.Plaintext, []byte("\n...\n"), 2)
+	if len(parts) != 2 {
+		return nil, fmt.Errorf("%s: message block must have at least two parts", provName)
+	}
+	var sc sums
+	if err := yaml.Unmarshal(parts[1], &sc); err != nil {
+		return nil, fmt.Errorf("%s: %w", provName, err)
+	}
+	want, ok := sc.Files[base]
+	if !ok {
+		return nil, fmt.Errorf("provenance does not contain a SHA for a file named %q", base)
 	}
 	if got := "sha256:" + digest; got != want {
 		return nil, fmt.Errorf("sha256 sum does not match for %s: %q != %q", base, want, got)

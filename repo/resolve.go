@@ -45,6 +45,10 @@ type Download struct {
 	URL      string        // where it was downloaded from
 	Repo     string        // the repository name, if it came from one
 	Chart    *ChartVersion // the index entry, nil for a plain URL
+	// Entry is the repository (or ad-hoc access) it was downloaded with:
+	// the credentials and TLS settings for the files beside it, such as
+	// its provenance file.
+	Entry *Entry
 }
 
 // Download resolves and downloads req.
@@ -111,7 +115,7 @@ func (r *Resolver) fromURL(ctx context.Context, req Request) (*Download, error) 
 	if err != nil {
 		return nil, err
 	}
-	return &Download{Data: data, FileName: ArchiveFileName(req.Ref), URL: req.Ref, Repo: e.Name}, nil
+	return &Download{Data: data, FileName: ArchiveFileName(req.Ref), URL: req.Ref, Repo: e.Name, Entry: &e}, nil
 }
 
 // owner is the configured repository whose URL the chart URL is under.
@@ -133,7 +137,7 @@ func (r *Resolver) fetch(ctx context.Context, e *Entry, cv *ChartVersion) (*Down
 		return nil, err
 	}
 	u, _ := ChartURL(e.URL, cv)
-	return &Download{Data: data, FileName: ArchiveFileName(u), URL: u, Repo: e.Name, Chart: cv}, nil
+	return &Download{Data: data, FileName: ArchiveFileName(u), URL: u, Repo: e.Name, Chart: cv, Entry: e}, nil
 }
 
 // mergeAccess returns a copy of e whose missing credentials and TLS

@@ -109,7 +109,7 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 	}
 	if len(parts) == 3 {
 		req.sub = parts[2]
-		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") {
+		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") && !isPodStream(r, req.sub) {
 			return req, false
 		}
 		if req.watch {
@@ -140,6 +140,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		fallthrough
 	case http.MethodPatch:
 		req.manager = managerOrUserAgent(r.URL.Query().Get("fieldManager"), r.UserAgent())
+	}
+	if isPodStream(res, req.sub) && req.name != "" {
+		s.servePodStream(w, r, req)
+		return
 	}
 	switch r.Method {
 	case http.MethodGet:

@@ -99,6 +99,10 @@ type Config struct {
 	// PodLogs serves the pods/log subresource (kubectl logs) from where
 	// the node agents keep container logs; nil answers 404.
 	PodLogs PodLogsFunc
+	// PodPortForward serves the pods/portforward subresource (kubectl
+	// port-forward) by connecting to a port inside the Pod's network;
+	// nil answers 404.
+	PodPortForward PodDialFunc
 }
 
 // PodLogsFunc streams a container's log for GET pods/NAME/log. pod is the

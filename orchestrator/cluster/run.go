@@ -170,6 +170,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		PodLogs: func(ctx context.Context, pod *corev1.Pod, o corev1.PodLogOptions) (io.ReadCloser, error) {
 			return node.OpenLogs(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, o)
 		},
+		PodPortForward: node.DialPod,
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -82,22 +82,22 @@ func (c *chartPathOptions) locateContext(ctx context.Context, name string) (stri
 	if filepath.IsAbs(name) || strings.HasPrefix(name, ".") {
 		return name, fmt.Errorf("path %q not found", name)
 	}
+	mode := provNever
 	if c.verify {
-		return "", errors.New("--verify: verifying the provenance of a downloaded chart is not supported yet; pkg pull it with its .prov and run pkg verify")
+		mode = provAlways
 	}
-	config, cache := c.repositoryPaths()
-	if repo.IsOCI(name) {
-		p, err := c.pullOCI(ctx, name)
-		if err != nil {
-			return "", err
-		}
-		return repo.StoreArchive(cache, p.Name+"-"+p.Version+".tgz", p.Data)
-	}
-	d, err := c.download(ctx, name, config, repo.Cache{Dir: cache})
+	f, err := c.fetch(ctx, name, mode, nil)
 	if err != nil {
 		return "", err
 	}
-	return repo.StoreArchive(cache, d.FileName, d.Data)
+	if c.verify {
+		// Checked before anything is written to the cache.
+		if _, err := f.verify(c.keyring); err != nil {
+			return "", err
+		}
+	}
+	_, cache := c.repositoryPaths()
+	return f.store(cache)
 }
 
 // download fetches the chart name as locate and `pkg pull` do.
@@ -166,8 +166,9 @@ func (c *chartPathOptions) repositoryPaths() (config, cache string) {
 }
 
 // pullOCI downloads an oci:// chart with the command's TLS flags and the
-// stored registry logins.
-func (c *chartPathOptions) pullOCI(ctx context.Context, ref string) (*repo.OCIPull, error) {
+// stored registry logins, and its provenance layer (when it has one) with
+// prov.
+func (c *chartPathOptions) pullOCI(ctx context.Context, ref string, prov bool) (*repo.OCIPull, error) {
 	g := &globalOptions{registryConfig: envOr(c.env, "HELM_REGISTRY_CONFIG", helmPaths{c.env}.config("registry", "config.json"))}
 	if c.flags != nil {
 		if f := c.flags.Lookup("registry-config"); f != nil {
@@ -177,6 +178,10 @@ func (c *chartPathOptions) pullOCI(ctx context.Context, ref string) (*repo.OCIPu
 	o, err := newOCI(g, registryAccess{certFile: c.certFile, keyFile: c.keyFile, caFile: c.caFile, insecure: c.insecureSkipTLS, plainHTTP: c.plainHTTP})
 	if err != nil {
 		return nil, err
+	}
+	o.Progress = terminalProgress(c.env)
+	if prov {
+		return o.PullProvenance(ctx, ref, c.versionConstraint())
 	}
 	return o.Pull(ctx, ref, c.versionConstraint())
 }

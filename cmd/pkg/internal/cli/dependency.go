@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/ProtonMail/go-crypto/openpgp"
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
@@ -30,7 +31,8 @@ chart directory, or nothing for a chart already in charts/.
 charts/ and records the versions in Chart.lock; 'pkg dependency build'
 downloads exactly what Chart.lock records, and fails when it no longer
 matches Chart.yaml. Archives are checked against the repository index's
-digest, and charts/ is only changed once every dependency was fetched.
+digest (and, with --verify, against their provenance files), and charts/ is
+only changed once every dependency was fetched.
 `,
 		Args: noArgs,
 	}
@@ -116,8 +118,13 @@ func (o *dependencyFlags) addFlags(f *pflag.FlagSet, env Env) {
 
 // dependencies builds the dependency manager for the chart at dir.
 func (o *dependencyFlags) dependencies(env Env, g *globalOptions, dir string) (*repo.Dependencies, error) {
+	var ring openpgp.EntityList
 	if o.verify {
-		return nil, fmt.Errorf("--verify: verifying chart provenance is not supported yet")
+		r, err := repo.LoadKeyring(o.keyring)
+		if err != nil {
+			return nil, fmt.Errorf("failed to load keyring: %w", err)
+		}
+		ring = r
 	}
 	p := g.repoPaths()
 	files, err := repo.LoadFileOrEmpty(p.config)
@@ -128,8 +135,11 @@ func (o *dependencyFlags) dependencies(env Env, g *globalOptions, dir string) (*
 	if err != nil {
 		return nil, err
 	}
+	oci.Progress = terminalProgress(env)
 	return &repo.Dependencies{
 		OCI:          oci,
+		Verify:       o.verify,
+		Keyring:      ring,
 		ChartDir:     dir,
 		Fetcher:      newFetcher(env, defaultRepoTimeout),
 		Repositories: files,

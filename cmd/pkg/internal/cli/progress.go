@@ -25,16 +25,25 @@ type progressBar struct {
 	now      func() time.Time
 	last     time.Time
 	shown    bool
+	// verb starts the line ("Downloading" when empty).
+	verb string
 }
 
-// terminalProgress returns a progress callback drawing on standard error
-// when it is a terminal, else nil: piped output stays quiet.
+// terminalProgress returns a progress callback drawing downloads on
+// standard error when it is a terminal, else nil: piped output stays
+// quiet.
 func terminalProgress(env Env) func(string, int64, int64, bool) {
+	return terminalProgressVerb(env, "Downloading")
+}
+
+// terminalProgressVerb is terminalProgress with another verb ("Pushing")
+// starting the line.
+func terminalProgressVerb(env Env, verb string) func(string, int64, int64, bool) {
 	f, ok := env.Streams.Err.(*os.File)
 	if !ok || !term.IsTerminal(int(f.Fd())) {
 		return nil
 	}
-	p := &progressBar{w: f, interval: 100 * time.Millisecond, now: time.Now}
+	p := &progressBar{w: f, interval: 100 * time.Millisecond, now: time.Now, verb: verb}
 	return p.report
 }
 
@@ -61,13 +70,17 @@ func (p *progressBar) report(rawURL string, read, total int64, done bool) {
 		p.last = now
 	}
 	name := path.Base(rawURL)
+	verb := p.verb
+	if verb == "" {
+		verb = "Downloading"
+	}
 	if total > 0 {
 		const width = 20
 		filled := int(read * width / total)
 		bar := strings.Repeat("=", filled) + strings.Repeat(" ", width-filled)
-		fmt.Fprintf(p.w, "\r\033[KDownloading %s %3d%% [%s] %s / %s", name, read*100/total, bar, humanBytes(read), humanBytes(total))
+		fmt.Fprintf(p.w, "\r\033[K%s %s %3d%% [%s] %s / %s", verb, name, read*100/total, bar, humanBytes(read), humanBytes(total))
 	} else {
-		fmt.Fprintf(p.w, "\r\033[KDownloading %s %s", name, humanBytes(read))
+		fmt.Fprintf(p.w, "\r\033[K%s %s %s", verb, name, humanBytes(read))
 	}
 	p.shown = true
 }

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"pkg.dev/pkg/chart"
-	"pkg.dev/pkg/repo"
 )
 
 type pullOptions struct {
@@ -22,7 +20,7 @@ type pullOptions struct {
 	prov      bool
 }
 
-func newPullCmd(env Env, g *globalOptions) *cobra.Command {
+func newPullCmd(env Env, _ *globalOptions) *cobra.Command {
 	o := &pullOptions{}
 	cmd := &cobra.Command{
 		Use:     "pull [chart URL | repo/chartname] [...]",
@@ -37,12 +35,14 @@ There are options for unpacking the chart after download. This will create a
 directory for the chart and uncompress into that directory.
 
 The archive is checked against the digest the repository's index records
-for it, and must load as a chart, before anything is written.
+for it, and must load as a chart, before anything is written. With --verify
+its provenance file (beside it in a repository, a layer of its manifest in a
+registry) is checked too, and nothing is written when it does not verify.
 `,
 		Args: minimumArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			for _, ref := range args {
-				if err := o.run(cmd, env, g, ref); err != nil {
+				if err := o.run(cmd, env, ref); err != nil {
 					return err
 				}
 			}
@@ -59,35 +59,38 @@ for it, and must load as a chart, before anything is written.
 	return cmd
 }
 
-func (o *pullOptions) run(cmd *cobra.Command, env Env, g *globalOptions, ref string) error {
-	if o.chartPath.verify {
-		return errors.New("--verify: verifying chart provenance is not supported yet")
+func (o *pullOptions) run(cmd *cobra.Command, env Env, ref string) error {
+	mode := provNever
+	switch {
+	case o.chartPath.verify:
+		mode = provAlways
+	case o.prov:
+		mode = provLater
 	}
-	if o.prov {
-		return errors.New("--prov: provenance files are not supported yet")
-	}
-	if repo.IsOCI(ref) {
-		pulled, err := o.chartPath.pullOCI(cmd.Context(), ref)
-		if err != nil {
-			return err
-		}
-		fmt.Fprintf(env.Streams.Out, "Pulled: %s\nDigest: %s\n", pulled.Ref, pulled.ManifestDigest)
-		if !o.untar {
-			_, err := repo.StoreArchive(o.destDir, pulled.Name+"-"+pulled.Version+".tgz", pulled.Data)
-			return err
-		}
-		return untarChart(pulled.Data, o.destDir, o.untarDir, ref)
-	}
-	p := g.repoPaths()
-	d, err := o.chartPath.download(cmd.Context(), ref, p.config, p.cache)
+	f, err := o.chartPath.fetch(cmd.Context(), ref, mode, func(s string) { fmt.Fprintln(env.Streams.Out, s) })
 	if err != nil {
 		return err
 	}
+	if f.oci != nil {
+		// Helm's registry client prints this on standard error.
+		fmt.Fprintf(env.Streams.Err, "Pulled: %s\nDigest: %s\n", f.oci.Ref, f.oci.ManifestDigest)
+	}
+	if o.chartPath.verify {
+		// Verified before anything is written: a chart that fails leaves
+		// nothing in the destination.
+		v, err := f.verify(o.chartPath.keyring)
+		if err != nil {
+			return err
+		}
+		if err := printVerification(env.Streams.Out, v); err != nil {
+			return err
+		}
+	}
 	if !o.untar {
-		_, err := repo.StoreArchive(o.destDir, d.FileName, d.Data)
+		_, err := f.store(o.destDir)
 		return err
 	}
-	return untarChart(d.Data, o.destDir, o.untarDir, ref)
+	return untarChart(f.data, o.destDir, o.untarDir, ref)
 }
 
 // untarChart expands the archive into DEST/UNTARDIR as Helm's pull does:

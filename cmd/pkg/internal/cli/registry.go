@@ -3,6 +3,7 @@ package cli
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net/http"
 	"os"
 	"strings"
@@ -159,15 +160,22 @@ it will also be uploaded.
 			if err != nil {
 				return err
 			}
+			// A provenance file beside the archive goes with it, as in Helm.
+			prov, err := os.ReadFile(args[0] + ".prov")
+			if err != nil && !errors.Is(err, fs.ErrNotExist) {
+				return fmt.Errorf("reading the provenance file of %s: %w", args[0], err)
+			}
 			o, err := newOCI(g, a)
 			if err != nil {
 				return err
 			}
-			res, err := o.Push(cmd.Context(), data, args[1], nowUTC())
+			o.Progress = terminalProgressVerb(env, "Pushing")
+			res, err := o.Push(cmd.Context(), data, prov, args[1], nowUTC())
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(env.Streams.Out, "Pushed: %s\nDigest: %s\n", res.Ref, res.ManifestDigest)
+			// Helm's registry client prints this on standard error.
+			fmt.Fprintf(env.Streams.Err, "Pushed: %s\nDigest: %s\n", res.Ref, res.ManifestDigest)
 			return nil
 		},
 	}

@@ -124,10 +124,11 @@ func TestRegistryPushPullMatchHelm(t *testing.T) {
 	if o.code != 0 {
 		t.Fatal(o.stderr)
 	}
-	if !strings.HasPrefix(o.stdout, "Pushed: "+host+"/charts/hello:0.1.0\nDigest: sha256:") {
-		t.Errorf("push printed %q", o.stdout)
+	// Helm prints this on standard error.
+	if o.stdout != "" || !strings.HasPrefix(o.stderr, "Pushed: "+host+"/charts/hello:0.1.0\nDigest: sha256:") {
+		t.Fatalf("push printed %q on standard output and %q on standard error", o.stdout, o.stderr)
 	}
-	digest := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(o.stdout, "\n", 2)[1], "Digest: "))
+	digest := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(o.stderr, "\n", 2)[1], "Digest: "))
 	if o := runHelm(t, sb, work, "", "push", nested, remote, "--plain-http"); o.code != 0 {
 		t.Fatal(o.stderr)
 	}

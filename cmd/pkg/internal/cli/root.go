@@ -122,6 +122,7 @@ Environment variables read as Helm reads them:
 		newPushCmd(env, g),
 		newImageCmd(env),
 		newVerifyCmd(env),
+		newPortForwardCmd(env, g),
 	)
 	return root
 }
