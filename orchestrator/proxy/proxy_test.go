@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -29,18 +28,16 @@ import (
 // status, and the DNS answers the Service's and a headless Service's
 // names, SRV, ExternalName, and NXDOMAIN for the rest.
 func TestServicesAndDNS(t *testing.T) {
-	if testing.Short() {
-		t.Skip("makes network namespaces")
+	needRoot(t)
+	for i, mode := range modes(t) {
+		t.Run(mode, func(t *testing.T) { servicesAndDNS(t, mode, fmt.Sprintf("pkg-proxy-test-%d", i)) })
 	}
-	if os.Geteuid() != 0 {
-		if os.Getenv("PKG_REQUIRE_RUNC") == "1" {
-			t.Fatal("needs root for network namespaces")
-		}
-		t.Skip("skipping: network namespaces need root")
-	}
+}
+
+func servicesAndDNS(t *testing.T, mode, ns string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	netw := backends(t, ctx, "pkg-proxy-test", "10.251.7.1", "10.251.7.2")
+	netw := backends(t, ctx, ns, "10.251.7.1", "10.251.7.2")
 	tc := testcluster.Start(t)
 	cs, err := kubernetes.NewForConfig(tc.Config)
 	if err != nil {
@@ -79,7 +76,7 @@ func TestServicesAndDNS(t *testing.T) {
 		t.Fatal(err)
 	}
 	dnsIP := "10.96.0.10"
-	go func() { _ = (&Proxy{Client: cs, Net: netw}).Run(ctx) }()
+	go func() { _ = (&Proxy{Client: cs, Net: netw, Mode: mode}).Run(ctx) }()
 	go func() { _ = (&DNS{Client: cs, Net: netw, Address: dnsIP}).Run(ctx) }()
 
 	// The cluster IP, from inside the cluster network, reaches both ready

@@ -1,0 +1,62 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"time"
+)
+
+// serveTCP accepts connections and forwards each to an endpoint.
+func (p *Proxy) serveTCP(l *listener) {
+	for {
+		c, err := l.ln.Accept()
+		if err != nil {
+			if !errors.Is(err, net.ErrClosed) {
+				p.log().Debug("service proxy: accept", "err", err)
+			}
+			return
+		}
+		go p.forwardTCP(l, c)
+	}
+}
+
+// forwardTCP joins the client's connection to a ready endpoint, trying
+// the endpoints in turn from the chosen one until one answers. With no
+// ready endpoint the connection is closed at once, as a Service without
+// endpoints refuses.
+func (p *Proxy) forwardTCP(l *listener, c net.Conn) {
+	defer c.Close()
+	eps := endpointsOf(p.endpoints, l.ns, l.svc, l.servicePort())
+	if len(eps) == 0 {
+		return
+	}
+	client, _, _ := net.SplitHostPort(c.RemoteAddr().String())
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	var up net.Conn
+	for _, ep := range l.order(client, eps) {
+		conn, err := p.Net.DialContext(ctx, "tcp", ep)
+		if err == nil {
+			up = conn
+			l.remember(client, ep)
+			break
+		}
+	}
+	if up == nil {
+		return
+	}
+	defer up.Close()
+	done := make(chan struct{}, 2)
+	go func() { _, _ = io.Copy(up, c); closeWrite(up); done <- struct{}{} }()
+	go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()
+	<-done
+	<-done
+}
+
+func closeWrite(c net.Conn) {
+	if tc, ok := c.(*net.TCPConn); ok {
+		_ = tc.CloseWrite()
+	}
+}
