@@ -33,3 +33,14 @@ func TestProgressBar(t *testing.T) {
 		t.Errorf("output %q: want two draws and a cleared line", got)
 	}
 }
+
+func TestProgressBarVerb(t *testing.T) {
+	t.Parallel()
+	var out bytes.Buffer
+	p := &progressBar{w: &out, interval: time.Second, now: time.Now, verb: "Pushing"}
+	p.report("127.0.0.1:5000/charts/big:1.0.0", 400<<10, 800<<10, false)
+	p.report("127.0.0.1:5000/charts/big:1.0.0", 800<<10, 800<<10, true)
+	if want := "\r\033[KPushing big:1.0.0  50% [==========          ] 400.0 KB / 800.0 KB\r\033[K"; out.String() != want {
+		t.Errorf("drew %q, want %q", out.String(), want)
+	}
+}
