@@ -62,8 +62,22 @@ done
 curl -fsS --cacert "$data/ca.crt" -H "Authorization: Bearer $(cat "$data/token")" "$url/version" >/dev/null
 
 echo "== idle memory (VmRSS of the serving process)"
+# The server trims what only start-up needed 3 s after it starts (freed
+# heap, and its binary's pages unmapped; see orchestrator/cluster/trim_linux.go).
+# Measured before the trim, and after 30 s of idling, when the pages the
+# idle server uses (heartbeats, controllers' resyncs) have come back.
 sleep 2
+echo "rss_at_start $(( $(rss_kib "$server_pid") / 1024 )) MiB ($(rss_kib "$server_pid") KiB)"
+sleep "${IDLE_SECONDS:-28}"
 echo "rss_idle_after_start $(( $(rss_kib "$server_pid") / 1024 )) MiB ($(rss_kib "$server_pid") KiB)"
+# The same idle server without the trim, for comparison.
+data2="$tmp/data-untrimmed"
+port2="$("$load" freeport)"
+"$PKG_BIN" cluster serve --trim-startup-memory=false --data-dir "$data2" --port "$port2" 2>"$tmp/serve-untrimmed.log" &
+untrimmed_pid=$!
+sleep "$(( ${IDLE_SECONDS:-28} + 2 ))"
+echo "rss_idle_untrimmed $(( $(rss_kib "$untrimmed_pid") / 1024 )) MiB ($(rss_kib "$untrimmed_pid") KiB)"
+kill -TERM "$untrimmed_pid"; wait "$untrimmed_pid" 2>/dev/null || true
 
 echo "== creates: $CLIENTS client-go clients creating ConfigMaps for $DURATION"
 "$load" creates -data "$data" -url "$url" -clients "$CLIENTS" -duration "$DURATION"

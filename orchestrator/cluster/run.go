@@ -54,7 +54,16 @@ type Options struct {
 	// Ready, when not nil, is called with the state once the server
 	// accepts connections.
 	Ready func(State)
+	// TrimStartupMemory, when set, gives back the memory only start-up
+	// needed a few seconds after the components start (see
+	// trimStartupMemory). pkg cluster serve sets it; tests that run the
+	// server in their own process leave it off.
+	TrimStartupMemory bool
 }
+
+// trimDelay is how long after start the server trims: long enough for
+// the components' first list and sync, after which it is idle.
+const trimDelay = 3 * time.Second
 
 // URL returns the HTTPS URL a client uses for host and port.
 func URL(host string, port int) string {
@@ -215,6 +224,22 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}()
 	if opts.Ready != nil {
 		opts.Ready(state)
+	}
+	if opts.TrimStartupMemory {
+		go func() {
+			select {
+			case <-time.After(trimDelay):
+			case <-compCtx.Done():
+				return
+			}
+			before := residentKiB()
+			n, err := trimStartupMemory()
+			if err != nil {
+				log.Warn("trimming start-up memory", "err", err)
+				return
+			}
+			log.Info("trimmed start-up memory", "mappedBytes", n, "rssKiBBefore", before, "rssKiBAfter", residentKiB())
+		}()
 	}
 
 	select {
