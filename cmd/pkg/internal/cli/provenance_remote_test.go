@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"pkg.dev/pkg/chart"
+	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/repo"
 )
 
@@ -184,6 +185,45 @@ func TestPullVerifyFromRepository(t *testing.T) {
 			}
 		}
 	})
+}
+
+// TestInstallVerifyFromRepository: install and upgrade --verify check
+// what they download from a repository as helm's do, against two API
+// servers: a signed chart installs, an unknown signer, a missing .prov
+// and a tampered archive fail and install nothing.
+func TestInstallVerifyFromRepository(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs the reference helm binary against two API servers")
+	}
+	helmRef(t)
+	r := newSignedRepo(t)
+	ours, theirs := testcluster.Start(t), testcluster.Start(t)
+	psb, hsb := newSandbox(t), newSandbox(t)
+	psb["KUBECONFIG"], hsb["KUBECONFIG"] = ours.Kubeconfig, theirs.Kubeconfig
+	for _, sb := range []sandbox{psb, hsb} {
+		if o := runHelm(t, sb, t.TempDir(), "", "repo", "add", "signed", r.URL); o.code != 0 {
+			t.Fatal(o.stderr)
+		}
+	}
+	for _, args := range [][]string{
+		{"install", "web", "signed/hello", "--version", "0.1.0", "--verify", "--keyring", r.pubring},
+		{"upgrade", "web", "signed/hello", "--version", "0.1.0", "--verify", "--keyring", r.other},
+		{"upgrade", "web", "hello", "--repo", r.URL, "--version", "0.1.0", "--verify", "--keyring", r.pubring},
+		{"install", "web2", "signed/nested", "--verify", "--keyring", r.pubring},
+		{"install", "web3", r.URL + "/hello-0.2.0.tgz", "--verify", "--keyring", r.pubring},
+		{"list", "-a"},
+	} {
+		p := runPkg(t, psb, "", args...)
+		h := runHelm(t, hsb, t.TempDir(), "", args...)
+		name := strings.Join(args[:min(3, len(args))], " ")
+		if p.code != h.code {
+			t.Errorf("%s: exit helm %d, pkg %d\nhelm: %s\npkg: %s", name, h.code, p.code, h.stderr, p.stderr)
+			continue
+		}
+		if hs, ps := normalizeRelease(h.stdout), normalizeRelease(p.stdout); hs != ps {
+			t.Errorf("%s: output differs:\n%s", name, diffText(hs, ps))
+		}
+	}
 }
 
 // TestDependencyVerifyFromRepository resolves dependencies with --verify
