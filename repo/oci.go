@@ -235,6 +235,9 @@ type OCIPull struct {
 	Name, Version  string
 }
 
+// maxProvBytes bounds the provenance layer a pull reads.
+const maxProvBytes = 1 << 20
+
 // FileName is the name Helm saves a pulled chart as: NAME-VERSION.tgz,
 // the name its provenance file records.
 func (p *OCIPull) FileName() string { return p.Name + "-" + p.Version + ".tgz" }
@@ -316,6 +319,9 @@ func (o *OCI) pull(ctx context.Context, ref, version string, withProv bool) (*OC
 	}
 	p := &OCIPull{Data: data, Ref: pulledRef, ManifestDigest: desc.Digest.String(), Name: c.Name(), Version: c.Metadata.Version}
 	if withProv && provLayer != nil {
+		if provLayer.Size > maxProvBytes {
+			return fail(fmt.Errorf("the provenance layer is %d bytes: %w (provenance files are a few KB)", provLayer.Size, ErrTooLarge))
+		}
 		if p.Prov, err = o.fetchLayer(ctx, repo, *provLayer, ""); err != nil {
 			return fail(fmt.Errorf("fetching the provenance layer: %w", err))
 		}
