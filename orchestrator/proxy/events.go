@@ -3,6 +3,7 @@ package proxy
 import (
 	"context"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,11 +24,11 @@ type recorder struct {
 	log       *slog.Logger
 
 	mu   sync.Mutex
-	seen map[types.UID]map[string]string // object → reason → message
+	seen map[types.UID]map[string]bool // object → reason + "\x00" + message
 }
 
 func newRecorder(client kubernetes.Interface, component string, log *slog.Logger) *recorder {
-	return &recorder{client: client, component: component, log: log, seen: map[types.UID]map[string]string{}}
+	return &recorder{client: client, component: component, log: log, seen: map[types.UID]map[string]bool{}}
 }
 
 // warn records a Warning Event on the object unless the same reason and
@@ -36,14 +37,14 @@ func (r *recorder) warn(ctx context.Context, obj metav1.Object, kind, apiVersion
 	r.mu.Lock()
 	m := r.seen[obj.GetUID()]
 	if m == nil {
-		m = map[string]string{}
+		m = map[string]bool{}
 		r.seen[obj.GetUID()] = m
 	}
-	if m[reason] == msg {
+	if m[reason+"\x00"+msg] {
 		r.mu.Unlock()
 		return
 	}
-	m[reason] = msg
+	m[reason+"\x00"+msg] = true
 	r.mu.Unlock()
 	r.log.Warn(msg, "object", obj.GetNamespace()+"/"+obj.GetName(), "kind", kind, "reason", reason)
 	now := metav1.NewTime(time.Now())
@@ -63,14 +64,18 @@ func (r *recorder) warn(ctx context.Context, obj metav1.Object, kind, apiVersion
 	}
 }
 
-// clear forgets the object's recorded reasons but those in keep, so that
-// a problem that comes back is reported again.
-func (r *recorder) clear(uid types.UID, keep map[string]bool) {
+// retain forgets the object's recorded problems for which keep is
+// false (they cleared), so that one that comes back is reported again.
+func (r *recorder) retain(uid types.UID, keep func(reason, msg string) bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	for reason := range r.seen[uid] {
-		if !keep[reason] {
-			delete(r.seen[uid], reason)
+	for k := range r.seen[uid] {
+		reason, msg, _ := strings.Cut(k, "\x00")
+		if !keep(reason, msg) {
+			delete(r.seen[uid], k)
 		}
+	}
+	if len(r.seen[uid]) == 0 {
+		delete(r.seen, uid)
 	}
 }

@@ -2,15 +2,19 @@ package proxy
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
 	"crypto/tls"
-	"errors"
+	"crypto/x509"
+	"crypto/x509/pkix"
 	"fmt"
 	"io"
 	"log/slog"
+	"math/big"
 	"net"
 	"net/http"
 	"net/http/httputil"
-	"sort"
 	"strconv"
 	"strings"
 	"sync"
@@ -19,6 +23,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	networkingv1 "k8s.io/api/networking/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -26,6 +31,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	netlisters "k8s.io/client-go/listers/networking/v1"
+	"k8s.io/client-go/tools/cache"
 )
 
 // IngressClassName is the class the built-in controller serves, made the
@@ -44,23 +50,18 @@ type Ingress struct {
 	Log                 *slog.Logger
 
 	ingresses netlisters.IngressLister
-	classes   netlisters.IngressClassLister
 	services  corelisters.ServiceLister
 	endpoints corelisters.EndpointsLister
 	secrets   corelisters.SecretLister
 	next      atomic.Uint64
+	table     atomic.Pointer[routeTable]
+	proxy     *httputil.ReverseProxy
+	fallback  *tls.Certificate // served for TLS hosts without a usable Secret
+	events    *recorder
+	kick      chan struct{}
 
-	transportOnce sync.Once
-	transport     *http.Transport
-}
-
-// backendTransport is the connection pool to backends, shared by every
-// request: connections to a Pod are kept alive and reused.
-func (g *Ingress) backendTransport() *http.Transport {
-	g.transportOnce.Do(func() {
-		g.transport = &http.Transport{DialContext: g.Net.DialContext, MaxIdleConnsPerHost: 64, IdleConnTimeout: 90 * time.Second}
-	})
-	return g.transport
+	mu        sync.Mutex
+	listenErr map[string]string // address → why it cannot be listened on
 }
 
 func (g *Ingress) log() *slog.Logger {
@@ -70,47 +71,139 @@ func (g *Ingress) log() *slog.Logger {
 	return slog.New(slog.NewTextHandler(io.Discard, nil))
 }
 
-// Run serves until ctx ends.
+// Run serves until ctx ends. A listen address taken on the host is
+// retried every few seconds, with an Event on the Ingresses and the
+// error in their status, while the other listener serves.
 func (g *Ingress) Run(ctx context.Context) error {
 	if err := g.ensureClass(ctx); err != nil {
 		g.log().Warn("ingress: creating the default IngressClass", "err", err)
 	}
-	f := informers.NewSharedInformerFactory(g.Client, 0)
-	g.ingresses = f.Networking().V1().Ingresses().Lister()
-	g.classes = f.Networking().V1().IngressClasses().Lister()
-	g.services = f.Core().V1().Services().Lister()
-	g.endpoints = f.Core().V1().Endpoints().Lister()
-	g.secrets = f.Core().V1().Secrets().Lister()
-	f.Start(ctx.Done())
-	f.WaitForCacheSync(ctx.Done())
-	srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
-	ln, err := net.Listen("tcp", g.HTTPAddr)
+	g.events = newRecorder(g.Client, "ingress-controller", g.log())
+	g.kick = make(chan struct{}, 1)
+	g.listenErr = map[string]string{}
+	cert, err := selfSignedCert()
 	if err != nil {
-		return fmt.Errorf("ingress on %s: %w", g.HTTPAddr, err)
+		return fmt.Errorf("ingress: making the default certificate: %w", err)
 	}
-	go func() { _ = srv.Serve(ln) }()
-	var tsrv *http.Server
-	if g.HTTPSAddr != "" {
-		tln, err := net.Listen("tcp", g.HTTPSAddr)
-		if err != nil {
-			g.log().Warn("ingress: no HTTPS listener", "address", g.HTTPSAddr, "err", err)
-		} else {
-			tsrv = &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second,
-				TLSConfig: &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: g.certificate}}
-			go func() { _ = tsrv.ServeTLS(tln, "", "") }()
+	g.fallback = cert
+	g.proxy = g.newReverseProxy()
+	g.table.Store(&routeTable{})
+	f := informers.NewSharedInformerFactory(g.Client, 0)
+	ings := f.Networking().V1().Ingresses()
+	svcs, eps, secrets := f.Core().V1().Services(), f.Core().V1().Endpoints(), f.Core().V1().Secrets()
+	g.ingresses, g.services, g.endpoints, g.secrets = ings.Lister(), svcs.Lister(), eps.Lister(), secrets.Lister()
+	kick := func(any) {
+		select {
+		case g.kick <- struct{}{}:
+		default:
 		}
 	}
-	go g.reportStatus(ctx)
+	for _, inf := range []cache.SharedIndexInformer{ings.Informer(), svcs.Informer(), eps.Informer(), secrets.Informer()} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc: kick, UpdateFunc: func(_, o any) { kick(o) }, DeleteFunc: kick,
+		}); err != nil {
+			return err
+		}
+	}
+	f.Start(ctx.Done())
+	f.WaitForCacheSync(ctx.Done())
+	g.rebuild(ctx)
+	servers := []*http.Server{}
+	var smu sync.Mutex
+	serve := func(addr string, secure bool) {
+		for first := true; ; first = false {
+			ln, err := net.Listen("tcp", addr)
+			if err == nil {
+				g.setListenErr(addr, "")
+				srv := &http.Server{Handler: g, ReadHeaderTimeout: 10 * time.Second}
+				smu.Lock()
+				servers = append(servers, srv)
+				smu.Unlock()
+				if secure {
+					srv.TLSConfig = &tls.Config{MinVersion: tls.VersionTLS12, GetCertificate: g.certificate}
+					_ = srv.ServeTLS(ln, "", "")
+				} else {
+					_ = srv.Serve(ln)
+				}
+				return
+			}
+			if first {
+				g.log().Warn("ingress: cannot listen; retrying every few seconds", "address", addr, "err", err)
+			}
+			g.setListenErr(addr, err.Error())
+			kick(nil)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(3 * time.Second):
+			}
+		}
+	}
+	go serve(g.HTTPAddr, false)
+	if g.HTTPSAddr != "" {
+		go serve(g.HTTPSAddr, true)
+	}
 	g.log().Info("ingress controller serving", "http", g.HTTPAddr, "https", g.HTTPSAddr)
-	<-ctx.Done()
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for ctx.Err() == nil {
+		select {
+		case <-ctx.Done():
+		case <-g.kick:
+			g.rebuild(ctx)
+		case <-tick.C:
+			g.reportStatus(ctx)
+		}
+	}
 	sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	_ = srv.Shutdown(sctx)
-	if tsrv != nil {
-		_ = tsrv.Shutdown(sctx)
+	smu.Lock()
+	for _, srv := range servers {
+		_ = srv.Shutdown(sctx)
 	}
+	smu.Unlock()
 	f.Shutdown()
 	return nil
+}
+
+// rebuild makes the routing table anew, reports the Ingresses' problems
+// and updates their status.
+func (g *Ingress) rebuild(ctx context.Context) {
+	t, probs := g.build()
+	g.table.Store(t)
+	if msg := g.listenProblem(); msg != "" {
+		ings, _ := g.ingresses.List(labels.Everything())
+		for _, in := range ings {
+			if g.ours(in) {
+				probs = append(probs, problem{in, "FailedToListen", msg})
+			}
+		}
+	}
+	g.report(ctx, probs)
+	g.reportStatus(ctx)
+}
+
+func (g *Ingress) setListenErr(addr, msg string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if msg == "" {
+		delete(g.listenErr, addr)
+	} else {
+		g.listenErr[addr] = msg
+	}
+}
+
+// listenProblem says which listen addresses are not served, "" if all.
+func (g *Ingress) listenProblem() string {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []string
+	for _, addr := range []string{g.HTTPAddr, g.HTTPSAddr} {
+		if e, ok := g.listenErr[addr]; ok {
+			out = append(out, fmt.Sprintf("the Ingress controller cannot listen on %s (%s); it retries every few seconds", addr, e))
+		}
+	}
+	return strings.Join(out, "; ")
 }
 
 // ensureClass makes IngressClass pkg, the cluster default.
@@ -137,115 +230,19 @@ func (g *Ingress) ours(in *networkingv1.Ingress) bool {
 	return class == "" || class == IngressClassName
 }
 
-// route is one path rule of one Ingress.
-type route struct {
-	ing     *networkingv1.Ingress
-	host    string
-	path    string
-	exact   bool
-	backend networkingv1.IngressBackend
-}
-
-// match finds the backend for a request: rules of the request's host
-// (exact, then wildcard) before rules for any host; Exact paths before
-// Prefix ones, the longest prefix first (by path elements); then a
-// default backend.
-func (g *Ingress) match(host, path string) (*networkingv1.Ingress, *networkingv1.IngressBackend) {
-	ings, err := g.ingresses.List(labels.Everything())
-	if err != nil {
-		return nil, nil
-	}
-	sort.Slice(ings, func(i, j int) bool {
-		return ings[i].CreationTimestamp.Before(&ings[j].CreationTimestamp) ||
-			(ings[i].CreationTimestamp.Equal(&ings[j].CreationTimestamp) && ings[i].Namespace+"/"+ings[i].Name < ings[j].Namespace+"/"+ings[j].Name)
-	})
-	var routes []route
-	for _, in := range ings {
-		if !g.ours(in) {
-			continue
-		}
-		for _, r := range in.Spec.Rules {
-			if r.HTTP == nil {
-				continue
-			}
-			for _, p := range r.HTTP.Paths {
-				exact := p.PathType != nil && *p.PathType == networkingv1.PathTypeExact
-				routes = append(routes, route{ing: in, host: r.Host, path: p.Path, exact: exact, backend: p.Backend})
-			}
-		}
-	}
-	best := -1
-	score := func(r route) (int, int, int) {
-		hs := 0
-		switch {
-		case r.host == host:
-			hs = 3
-		case strings.HasPrefix(r.host, "*.") && strings.HasSuffix(host, r.host[1:]) && !strings.Contains(strings.TrimSuffix(host, r.host[1:]), "."):
-			hs = 2
-		case r.host == "":
-			hs = 1
-		}
-		ex := 0
-		if r.exact {
-			ex = 1
-		}
-		return hs, ex, len(r.path)
-	}
-	for i, r := range routes {
-		if h, _, _ := score(r); h == 0 || !pathMatches(r, path) {
-			continue
-		}
-		if best < 0 {
-			best = i
-			continue
-		}
-		h1, e1, l1 := score(r)
-		h2, e2, l2 := score(routes[best])
-		if h1 > h2 || (h1 == h2 && (e1 > e2 || (e1 == e2 && l1 > l2))) {
-			best = i
-		}
-	}
-	if best >= 0 {
-		return routes[best].ing, &routes[best].backend
-	}
-	for _, in := range ings {
-		if g.ours(in) && in.Spec.DefaultBackend != nil {
-			return in, in.Spec.DefaultBackend
-		}
-	}
-	return nil, nil
-}
-
-// pathMatches applies Exact and Prefix matching (ImplementationSpecific
-// as Prefix): a prefix matches whole path elements, "/foo" matches
-// "/foo" and "/foo/bar", not "/foobar".
-func pathMatches(r route, path string) bool {
-	p := r.path
-	if p == "" {
-		p = "/"
-	}
-	if r.exact {
-		return path == p
-	}
-	if p == "/" {
-		return true
-	}
-	p = strings.TrimSuffix(p, "/")
-	return path == p || strings.HasPrefix(path, p+"/")
-}
-
 // ServeHTTP routes one request.
 func (g *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	host := r.Host
 	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
-	in, be := g.match(strings.ToLower(host), r.URL.Path)
-	if be == nil || be.Service == nil {
+	host = strings.ToLower(host)
+	be := g.table.Load().lookup(host, r.URL.Path)
+	if be == nil {
 		http.Error(w, "404 page not found", http.StatusNotFound)
 		return
 	}
-	if r.TLS == nil && g.hasTLS(in, host) && in.Annotations["nginx.ingress.kubernetes.io/ssl-redirect"] != "false" {
+	if r.TLS == nil && be.tlsHosts[host] && !be.noRedirect {
 		target := "https://" + host
 		if _, port, err := net.SplitHostPort(g.HTTPSAddr); err == nil && port != "443" {
 			target += ":" + port
@@ -253,71 +250,49 @@ func (g *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, target+r.URL.RequestURI(), http.StatusPermanentRedirect)
 		return
 	}
-	addr, err := g.endpoint(in.Namespace, be.Service)
-	if err != nil {
-		http.Error(w, "503 Service Unavailable: "+err.Error(), http.StatusServiceUnavailable)
+	if len(be.addrs) == 0 {
+		http.Error(w, "503 Service Unavailable: "+be.err, http.StatusServiceUnavailable)
 		return
 	}
-	rewrite := in.Annotations["nginx.ingress.kubernetes.io/rewrite-target"]
-	scheme := "http"
-	if r.TLS != nil {
-		scheme = "https"
+	addr := be.addrs[int(g.next.Add(1)%uint64(len(be.addrs)))]
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target{addr: addr, rewrite: be.rewrite})))
+}
+
+// targetKey carries a request's chosen endpoint to the reverse proxy.
+type targetKey struct{}
+
+type target struct {
+	addr, rewrite string
+}
+
+// newReverseProxy makes the one reverse proxy every request goes
+// through, with one pool of kept-alive connections to the backends.
+func (g *Ingress) newReverseProxy() *httputil.ReverseProxy {
+	transport := &http.Transport{
+		DialContext:         g.Net.DialContext,
+		MaxIdleConns:        1024,
+		MaxIdleConnsPerHost: 256,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   false,
 	}
-	rp := &httputil.ReverseProxy{
+	return &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", addr
-			if rewrite != "" {
-				pr.Out.URL.Path = rewrite
+			t, _ := pr.In.Context().Value(targetKey{}).(target)
+			pr.Out.URL.Scheme, pr.Out.URL.Host = "http", t.addr
+			if t.rewrite != "" {
+				pr.Out.URL.Path = t.rewrite
 				pr.Out.URL.RawPath = ""
 			}
 			pr.SetXForwarded()
-			pr.Out.Header.Set("X-Forwarded-Host", r.Host)
-			pr.Out.Header.Set("X-Forwarded-Proto", scheme)
-			pr.Out.Host = r.Host
+			pr.Out.Header["X-Forwarded-Host"] = []string{pr.In.Host}
+			pr.Out.Host = pr.In.Host
 		},
-		Transport: g.backendTransport(),
+		Transport:  transport,
+		BufferPool: &bufferPool{},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			http.Error(w, "502 Bad Gateway: "+err.Error(), http.StatusBadGateway)
 		},
 	}
-	rp.ServeHTTP(w, r)
-}
-
-// endpoint picks a ready endpoint of the backend Service's port.
-func (g *Ingress) endpoint(ns string, b *networkingv1.IngressServiceBackend) (string, error) {
-	svc, err := g.services.Services(ns).Get(b.Name)
-	if err != nil {
-		return "", fmt.Errorf("service %s/%s not found", ns, b.Name)
-	}
-	var sp *corev1.ServicePort
-	for i := range svc.Spec.Ports {
-		p := &svc.Spec.Ports[i]
-		if (b.Port.Name != "" && p.Name == b.Port.Name) || (b.Port.Number != 0 && p.Port == b.Port.Number) {
-			sp = p
-		}
-	}
-	if sp == nil {
-		return "", fmt.Errorf("service %s/%s has no port %s", ns, b.Name, portString(b.Port))
-	}
-	ep, err := g.endpoints.Endpoints(ns).Get(b.Name)
-	if err != nil {
-		return "", fmt.Errorf("service %s/%s has no endpoints", ns, b.Name)
-	}
-	var addrs []string
-	for _, ss := range ep.Subsets {
-		for _, p := range ss.Ports {
-			if p.Name != sp.Name && len(ss.Ports) > 1 {
-				continue
-			}
-			for _, a := range ss.Addresses {
-				addrs = append(addrs, net.JoinHostPort(a.IP, strconv.Itoa(int(p.Port))))
-			}
-		}
-	}
-	if len(addrs) == 0 {
-		return "", fmt.Errorf("service %s/%s has no ready endpoints", ns, b.Name)
-	}
-	return addrs[int(g.next.Add(1))%len(addrs)], nil
 }
 
 func portString(p networkingv1.ServiceBackendPort) string {
@@ -327,70 +302,73 @@ func portString(p networkingv1.ServiceBackendPort) string {
 	return strconv.Itoa(int(p.Number))
 }
 
-// hasTLS tells whether the Ingress serves host over TLS.
-func (g *Ingress) hasTLS(in *networkingv1.Ingress, host string) bool {
-	for _, t := range in.Spec.TLS {
-		for _, h := range t.Hosts {
-			if h == host {
-				return true
-			}
-		}
+// bufferPool reuses the reverse proxy's copy buffers, which it would
+// otherwise allocate (32 KiB) for every response.
+type bufferPool struct{ p sync.Pool }
+
+func (b *bufferPool) Get() []byte {
+	if v, ok := b.p.Get().(*[]byte); ok {
+		return *v
 	}
-	return false
+	return make([]byte, 32<<10)
 }
 
+func (b *bufferPool) Put(buf []byte) { b.p.Put(&buf) }
+
 // certificate chooses the TLS certificate by SNI from the Secrets the
-// Ingresses name in tls.
+// Ingresses name in tls, or the controller's self-signed one.
 func (g *Ingress) certificate(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
-	ings, err := g.ingresses.List(labels.Everything())
+	if c, ok := g.table.Load().certs[strings.ToLower(hello.ServerName)]; ok {
+		return c, nil
+	}
+	return g.fallback, nil
+}
+
+// selfSignedCert makes the certificate served for hosts without a usable
+// TLS Secret, as ingress controllers serve a default one.
+func selfSignedCert() (*tls.Certificate, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	for _, in := range ings {
-		if !g.ours(in) {
-			continue
-		}
-		for _, t := range in.Spec.TLS {
-			for _, h := range t.Hosts {
-				if h != hello.ServerName {
-					continue
-				}
-				s, err := g.secrets.Secrets(in.Namespace).Get(t.SecretName)
-				if err != nil {
-					return nil, fmt.Errorf("TLS Secret %s/%s: %w", in.Namespace, t.SecretName, err)
-				}
-				cert, err := tls.X509KeyPair(s.Data[corev1.TLSCertKey], s.Data[corev1.TLSPrivateKeyKey])
-				if err != nil {
-					return nil, fmt.Errorf("TLS Secret %s/%s: %w", in.Namespace, t.SecretName, err)
-				}
-				return &cert, nil
-			}
-		}
+	tmpl := &x509.Certificate{SerialNumber: big.NewInt(time.Now().UnixNano()), Subject: pkix.Name{CommonName: "pkg ingress controller default certificate"},
+		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().AddDate(1, 0, 0), KeyUsage: x509.KeyUsageDigitalSignature,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, err
 	}
-	return nil, errors.New("no certificate for " + hello.ServerName)
+	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
-// reportStatus sets status.loadBalancer of this controller's Ingresses to
-// 127.0.0.1, so clients and helm --wait see them served.
+// reportStatus sets status.loadBalancer of this controller's Ingresses:
+// 127.0.0.1 and the ports served, with the error of one that cannot be
+// listened on, so that clients and helm --wait see them served.
 func (g *Ingress) reportStatus(ctx context.Context) {
-	t := time.NewTicker(time.Second)
-	defer t.Stop()
-	for {
-		ings, _ := g.ingresses.List(labels.Everything())
-		for _, in := range ings {
-			if !g.ours(in) || (len(in.Status.LoadBalancer.Ingress) == 1 && in.Status.LoadBalancer.Ingress[0].IP == "127.0.0.1") {
-				continue
-			}
-			cur := in.DeepCopy()
-			cur.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{{IP: "127.0.0.1"}}
-			if _, err := g.Client.NetworkingV1().Ingresses(cur.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
-				g.log().Debug("ingress status", "ingress", cur.Namespace+"/"+cur.Name, "err", err)
-			}
+	want := networkingv1.IngressLoadBalancerIngress{IP: "127.0.0.1"}
+	g.mu.Lock()
+	for _, addr := range []string{g.HTTPAddr, g.HTTPSAddr} {
+		_, port, err := net.SplitHostPort(addr)
+		n, _ := strconv.Atoi(port)
+		if err != nil || n == 0 {
+			continue
 		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
+		ps := networkingv1.IngressPortStatus{Port: int32(n), Protocol: corev1.ProtocolTCP}
+		if e, ok := g.listenErr[addr]; ok {
+			ps.Error = &e
+		}
+		want.Ports = append(want.Ports, ps)
+	}
+	g.mu.Unlock()
+	ings, _ := g.ingresses.List(labels.Everything())
+	for _, in := range ings {
+		if !g.ours(in) || (len(in.Status.LoadBalancer.Ingress) == 1 && apiequality.Semantic.DeepEqual(in.Status.LoadBalancer.Ingress[0], want)) {
+			continue
+		}
+		cur := in.DeepCopy()
+		cur.Status.LoadBalancer.Ingress = []networkingv1.IngressLoadBalancerIngress{want}
+		if _, err := g.Client.NetworkingV1().Ingresses(cur.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
+			g.log().Debug("ingress status", "ingress", cur.Namespace+"/"+cur.Name, "err", err)
 		}
 	}
 }

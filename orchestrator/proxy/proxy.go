@@ -357,7 +357,7 @@ func (p *Proxy) sync(ctx context.Context) {
 	}
 	for _, s := range svcs {
 		if !failed[string(s.UID)] {
-			p.events.clear(s.UID, map[string]bool{"UnsupportedProtocol": true, "SelectorMatchesNothing": true})
+			p.events.retain(s.UID, func(reason, _ string) bool { return reason != "FailedToListen" })
 		}
 		if s.Spec.Type == corev1.ServiceTypeLoadBalancer && !failed[string(s.UID)] && len(s.Status.LoadBalancer.Ingress) == 0 {
 			go p.setLoadBalancer(ctx, s)
@@ -389,7 +389,7 @@ func (p *Proxy) checkSelector(ctx context.Context, s *corev1.Service) {
 	pods, err := p.pods.Pods(s.Namespace).List(labels.SelectorFromSet(s.Spec.Selector))
 	if err != nil || len(pods) > 0 {
 		delete(p.orphaned, key)
-		p.events.clear(s.UID, map[string]bool{"UnsupportedProtocol": true, "FailedToListen": true})
+		p.events.retain(s.UID, func(reason, _ string) bool { return reason != "SelectorMatchesNothing" })
 		return
 	}
 	first, ok := p.orphaned[key]
