@@ -42,11 +42,13 @@ const (
 	DaemonSetController = "daemonset"
 	// DisruptionController keeps the status of PodDisruptionBudgets.
 	DisruptionController = "disruption"
+	// HPAController scales the targets of HorizontalPodAutoscalers.
+	HPAController = "horizontalpodautoscaling"
 )
 
 // AllControllers lists every controller Run knows, in start order.
 func AllControllers() []string {
-	return []string{ReplicaSetController, DeploymentController, EndpointsController, EndpointSliceController, JobController, CronJobController, StatefulSetController, DaemonSetController, DisruptionController}
+	return []string{ReplicaSetController, DeploymentController, EndpointsController, EndpointSliceController, JobController, CronJobController, StatefulSetController, DaemonSetController, DisruptionController, HPAController}
 }
 
 // Defaults of Options.
@@ -94,6 +96,8 @@ type Options struct {
 	// doubled per failure up to six minutes; ten seconds, as Kubernetes,
 	// when 0.
 	JobBackoff time.Duration
+	// HPA tunes the HorizontalPodAutoscaler controller.
+	HPA HPAOptions
 }
 
 // env is what every controller shares.
@@ -215,6 +219,8 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			ctrls = append(ctrls, newDaemonSetController(e))
 		case DisruptionController:
 			ctrls = append(ctrls, newDisruptionController(e))
+		case HPAController:
+			ctrls = append(ctrls, newHPAController(e, opts.HPA))
 		}
 	}
 	e.factory.Start(ctx.Done())
