@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	goruntime "runtime"
 	"strconv"
@@ -85,7 +84,6 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	// One cluster network for every node on this host, when we may make
 	// one, with the Service proxy and the cluster DNS in it.
 	var network *node.Network
-	dnsIP := ""
 	if os.Geteuid() == 0 {
 		// One namespace per data dir, so that two clusters (or tests) on
 		// this machine never share a network.
@@ -95,22 +93,9 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 			log.Warn("no cluster network: Pods will have no address and Services no proxy", "err", err)
 			network = nil
 		}
-	} else {
-		log.Warn("not root: no cluster network (Pods get no address, Services are not proxied) and no container runtime")
 	}
 	c.network = network
-	if network != nil {
-		if err := ensureDNSService(ctx, cs); err != nil {
-			log.Warn("cluster DNS Service", "err", err)
-		} else {
-			dnsIP = DNSAddress
-			run("cluster-dns", (&proxy.DNS{Client: cs, Net: network, Address: dnsIP, Log: log.With("component", "dns")}).Run)
-		}
-		run("service-proxy", (&proxy.Proxy{Client: cs, Net: network, Log: log.With("component", "proxy")}).Run)
-		ing := &proxy.Ingress{Client: cs, Net: network, Log: log.With("component", "ingress"),
-			HTTPAddr: loopbackPort(80, 8080), HTTPSAddr: loopbackPort(443, 8443)}
-		run("ingress", ing.Run)
-	}
+	dnsIP := startServices(ctx, cs, network, log, run)
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("pkg-node-%d", i)
 		nlog := log.With("component", "node-agent", "node", name)
@@ -132,17 +117,6 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)
 	}
 	return c, nil
-}
-
-// loopbackPort returns 127.0.0.1:port if it can be bound now, else the
-// fallback port (the Ingress prefers 80 and 443, as root may bind them).
-func loopbackPort(port, fallback int) string {
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	if ln, err := net.Listen("tcp", addr); err == nil {
-		ln.Close()
-		return addr
-	}
-	return net.JoinHostPort("127.0.0.1", strconv.Itoa(fallback))
 }
 
 // DNSAddress is the kube-dns Service's cluster IP, where the cluster DNS
