@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
+
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 
 	"pkg.dev/pkg/render"
 )
@@ -94,33 +97,83 @@ func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions, h []*Releas
 	if o.DryRun != DryRunNone {
 		return target, nil
 	}
+	// The resources are mapped, and the live objects read, while the new
+	// revision is recorded: the incident path waits for the slower of the
+	// two instead of their sum. Live objects are read ahead only when no
+	// pre-rollback hook runs first and may change them.
+	hooks := !o.NoHooks && hasHooks(target, render.HookPreRollback)
+	pctx, cancel := context.WithCancel(ctx)
+	planned := make(chan rollbackPlan, 1)
+	go func() { planned <- e.planRollback(pctx, current, target, !hooks) }()
 	if err := e.Storage.CreateAfter(ctx, target, h); err != nil {
+		cancel()
+		<-planned
 		return nil, fmt.Errorf("recording release %q: %w", o.Name, err)
 	}
 	e.debug("rollback: revision recorded", "revision", target.Version)
-	if err := e.performRollback(ctx, current, target, h, o); err != nil {
+	plan := <-planned
+	cancel()
+	if err := e.performRollback(ctx, plan, current, target, h, o); err != nil {
 		return target, err
 	}
 	return target, nil
 }
 
-func (e *Env) performRollback(ctx context.Context, current, target *Release, h []*Release, o RollbackOptions) error {
-	currentRes, err := e.Target.Build(ctx, current.Manifest, current.Namespace)
-	if err != nil {
-		return fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", err)
+// rollbackPlan is what a rollback reads from the cluster before it
+// changes anything.
+type rollbackPlan struct {
+	current, target ResourceList
+	// live holds target's live objects (nil when not read ahead).
+	live []*unstructured.Unstructured
+	err  error
+}
+
+// planRollback maps both revisions' manifests to resources and, with
+// readLive, reads the target's live objects.
+func (e *Env) planRollback(ctx context.Context, current, target *Release, readLive bool) rollbackPlan {
+	var p rollbackPlan
+	if p.current, p.err = e.Target.Build(ctx, current.Manifest, current.Namespace); p.err != nil {
+		p.err = fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", p.err)
+		return p
 	}
-	targetRes, err := e.Target.Build(ctx, target.Manifest, target.Namespace)
-	if err != nil {
-		return fmt.Errorf("unable to build kubernetes objects from new release manifest: %w", err)
+	if p.target, p.err = e.Target.Build(ctx, target.Manifest, target.Namespace); p.err != nil {
+		p.err = fmt.Errorf("unable to build kubernetes objects from new release manifest: %w", p.err)
+		return p
 	}
+	setOwnership(p.target, target.Name, target.Namespace)
+	if readLive {
+		// A failed read is not fatal: Update reads each object again.
+		if live, err := e.Target.Get(ctx, p.target); err == nil {
+			p.live = live
+		} else {
+			e.debug("rollback: reading the live objects ahead failed; reading them while applying", "error", err)
+		}
+	}
+	return p
+}
+
+// hasHooks tells whether rel has a hook for event.
+func hasHooks(rel *Release, event render.HookEvent) bool {
+	for _, h := range rel.Hooks {
+		if slices.Contains(h.Events, event) {
+			return true
+		}
+	}
+	return false
+}
+
+func (e *Env) performRollback(ctx context.Context, plan rollbackPlan, current, target *Release, h []*Release, o RollbackOptions) error {
+	if plan.err != nil {
+		return plan.err
+	}
+	currentRes, targetRes := plan.current, plan.target
 	if !o.NoHooks {
 		if err := e.runHooks(ctx, target, render.HookPreRollback, o.timeout()); err != nil {
 			return err
 		}
 	}
-	e.debug("rollback: resources built", "current", len(currentRes), "target", len(targetRes))
-	setOwnership(targetRes, target.Name, target.Namespace)
-	result, err := e.Target.Update(ctx, currentRes, targetRes, UpdateOptions{Force: o.Force, Keep: keepPolicy})
+	e.debug("rollback: resources built", "current", len(currentRes), "target", len(targetRes), "readAhead", plan.live != nil)
+	result, err := e.Target.Update(ctx, currentRes, targetRes, UpdateOptions{Force: o.Force, Keep: keepPolicy, Live: plan.live})
 	if err != nil {
 		msg := fmt.Sprintf("Rollback %q failed: %s", target.Name, err)
 		current.Info.Status = StatusSuperseded

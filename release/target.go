@@ -49,6 +49,12 @@ type UpdateOptions struct {
 	// Keep says which resources of the original list must survive even if
 	// the target list drops them (helm.sh/resource-policy: keep).
 	Keep func(*Resource) bool
+	// Live, when not nil, holds the live objects of the target list read
+	// ahead (same index; nil for one that did not exist), as Get returns
+	// them, so that Update patches without reading each object first. A
+	// missing object is created; if it has appeared since, it is read and
+	// patched.
+	Live []*unstructured.Unstructured
 }
 
 // ApplyResult says what an apply did to each resource.

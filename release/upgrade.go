@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"maps"
 
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+
 	"pkg.dev/pkg/chart"
 	"pkg.dev/pkg/render"
 )
@@ -135,23 +137,44 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 		up.Info.Description = "Dry run complete"
 		return up, nil
 	}
+	// The live objects are read while the new revision is recorded, unless
+	// a pre-upgrade hook runs first and may change them.
+	var live chan []*unstructured.Unstructured
+	if o.NoHooks || !hasHooks(up, render.HookPreUpgrade) {
+		live = make(chan []*unstructured.Unstructured, 1)
+		go func() {
+			objs, err := e.Target.Get(ctx, target)
+			if err != nil {
+				e.debug("upgrade: reading the live objects ahead failed; reading them while applying", "error", err)
+				objs = nil
+			}
+			live <- objs
+		}()
+	}
 	if err := e.Storage.CreateAfter(ctx, up, h); err != nil {
+		if live != nil {
+			<-live
+		}
 		return nil, fmt.Errorf("recording release %q: %w", up.Name, err)
 	}
-	created, err := e.performUpgrade(ctx, up, current, currentRes, target, o)
+	var readAhead []*unstructured.Unstructured
+	if live != nil {
+		readAhead = <-live
+	}
+	created, err := e.performUpgrade(ctx, up, current, currentRes, target, readAhead, o)
 	if err != nil {
 		return e.failUpgrade(ctx, up, created, err, o)
 	}
 	return up, nil
 }
 
-func (e *Env) performUpgrade(ctx context.Context, up, current *Release, currentRes, target ResourceList, o UpgradeOptions) (ResourceList, error) {
+func (e *Env) performUpgrade(ctx context.Context, up, current *Release, currentRes, target ResourceList, live []*unstructured.Unstructured, o UpgradeOptions) (ResourceList, error) {
 	if !o.NoHooks {
 		if err := e.runHooks(ctx, up, render.HookPreUpgrade, o.timeout()); err != nil {
 			return nil, fmt.Errorf("pre-upgrade hooks failed: %w", err)
 		}
 	}
-	result, err := e.Target.Update(ctx, currentRes, target, UpdateOptions{Force: o.Force, Keep: keepPolicy})
+	result, err := e.Target.Update(ctx, currentRes, target, UpdateOptions{Force: o.Force, Keep: keepPolicy, Live: live})
 	var created ResourceList
 	if result != nil {
 		created = result.Created

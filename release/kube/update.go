@@ -72,18 +72,29 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 				defer wg.Done()
 				sem <- struct{}{}
 				defer func() { <-sem }()
-				live, err := c.live(ctx, t)
-				if err != nil {
+				var live *unstructured.Unstructured
+				var err error
+				if opts.Live != nil && start+i < len(opts.Live) {
+					live = opts.Live[start+i]
+				} else if live, err = c.live(ctx, t); err != nil {
 					outs[i].fatal = err
 					return
 				}
 				if live == nil {
-					if err := c.create(ctx, t); err != nil {
+					err := c.create(ctx, t)
+					if err == nil {
+						outs[i].created = true
+						return
+					}
+					// Read ahead as missing, but created since: patch it.
+					if opts.Live == nil || !apierrors.IsAlreadyExists(err) {
 						outs[i].fatal = err
 						return
 					}
-					outs[i].created = true
-					return
+					if live, err = c.live(ctx, t); err != nil || live == nil {
+						outs[i].fatal = fmt.Errorf("reading %s after it appeared: %w", t, err)
+						return
+					}
 				}
 				base := baseline(live)
 				if o := find(original, t); o != nil {

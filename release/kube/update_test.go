@@ -305,3 +305,42 @@ func TestUpdateAdoptsAndRecreates(t *testing.T) {
 		t.Error("the object missing live was not created")
 	}
 }
+
+// With the live objects read ahead, Update patches from them without
+// reading each object again, creates what was missing, and patches an
+// object that was missing when read ahead but appeared since.
+func TestUpdateWithLiveReadAhead(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	original := e.create(deployV1)
+	target := e.build(deployV2 + "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: new}\ndata: {k: v}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {k: chart}\n")
+	live, err := e.client.Get(ctx(t), target)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if live[0] == nil || live[1] != nil || live[2] != nil {
+		t.Fatalf("read ahead: %v", live)
+	}
+	// "late" appears between the read-ahead and the update.
+	e.create("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: late}\ndata: {k: someone-else, other: dropped}\n")
+	res, err := e.client.Update(ctx(t), original, target, release.UpdateOptions{Live: live})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if names(res.Updated) != "Deployment/web ConfigMap/late" {
+		t.Errorf("updated=%q, want the Deployment and the late ConfigMap", names(res.Updated))
+	}
+	if names(res.Created) != "ConfigMap/new" {
+		t.Errorf("created=%q, want ConfigMap/new", names(res.Created))
+	}
+	dep := e.get(target[0])
+	if img, _, _ := unstructured.NestedSlice(dep.Object, "spec", "template", "spec", "containers"); len(img) != 1 {
+		t.Errorf("containers after the update: %v", img)
+	}
+	late := e.get(target[2])
+	// Not in the previous release: the live object is the merge's
+	// original, as Helm merges it, so the chart's data replaces it.
+	if got, _, _ := unstructured.NestedStringMap(late.Object, "data"); len(got) != 1 || got["k"] != "chart" {
+		t.Errorf("late ConfigMap data %v, want the chart's", got)
+	}
+}
