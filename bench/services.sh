@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# Measures what a Service and the Ingress add to a request, side by side,
+# on the bundled orchestrator: one testapp Pod answering HTTP, reached
+#   direct      from the cluster network to the Pod's IP,
+#   clusterIP   from the cluster network to the Service's cluster IP
+#               (nftables DNAT when nft is installed, else the proxy),
+#   nodePort    from the host to 127.0.0.1:nodePort (the user-space door),
+#   ingress     from the host through the Ingress controller (HTTP proxy).
+# Latency: wrk with one kept-alive connection (the median, p99); throughput:
+# wrk with 32 connections (requests/s). Issue 7's goal: under 10% added
+# latency at the median. Needs root, runc, iproute2 and wrk (Debian's wrk).
+#
+# The four paths run one after another, ROUNDS times, so that a shared
+# machine's changing load shows as spread rather than as a difference.
+#
+# Usage: bench/services.sh    Env: PKG_BIN (bin/pkg, rebuilt), SECS (5), ROUNDS (3)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PKG_BIN="${PKG_BIN:-bin/pkg}"
+SECS="${SECS:-5}"
+ROUNDS="${ROUNDS:-3}"
+command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
+tmp="$(mktemp -d "${TMPDIR:-/tmp}/pkg-svc-bench.XXXXXX")"
+cleanup() {
+  "$PKG_BIN" cluster down --data-dir "$tmp/d" >/dev/null 2>&1 || true
+  rm -rf "$tmp"
+}
+trap cleanup EXIT INT TERM
+go build -o "$PKG_BIN" ./cmd/pkg
+go run ./internal/testimage -o "$tmp/testapp.tar"
+"$PKG_BIN" image load "$tmp/testapp.tar" --data-dir "$tmp/d" >/dev/null
+port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
+before="$(ip netns list | awk '{print $1}' | sort)"
+"$PKG_BIN" cluster up --data-dir "$tmp/d" --port "$port" --nodes 1 >/dev/null
+"$PKG_BIN" cluster kubeconfig --data-dir "$tmp/d" >"$tmp/kubeconfig"
+export KUBECONFIG="$tmp/kubeconfig"
+for _ in $(seq 100); do [ -n "$(kubectl get nodes -o name 2>/dev/null)" ] && break; sleep 0.1; done
+kubectl wait --for=condition=Ready node --all --timeout=30s >/dev/null
+netns="$(comm -13 <(echo "$before") <(ip netns list | awk '{print $1}' | sort) | grep '^pkg-net-' | head -1)"
+
+kubectl apply -f - >/dev/null <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: echo}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: echo}}
+  template:
+    metadata: {labels: {app: echo}}
+    spec:
+      containers:
+      - name: echo
+        image: pkg.dev/testapp:latest
+        imagePullPolicy: IfNotPresent
+        args: ["-listen", ":8080"]
+        ports: [{name: http, containerPort: 8080}]
+        readinessProbe: {httpGet: {path: /healthz, port: http}, periodSeconds: 1}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: echo}
+spec:
+  type: NodePort
+  selector: {app: echo}
+  ports: [{name: http, port: 80, targetPort: http}]
+---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata: {name: echo}
+spec:
+  rules:
+  - host: echo.bench
+    http:
+      paths:
+      - {path: /, pathType: Prefix, backend: {service: {name: echo, port: {name: http}}}}
+YAML
+kubectl rollout status deployment/echo --timeout=120s >/dev/null
+pod_ip="$(kubectl get pod -l app=echo -o jsonpath='{.items[0].status.podIP}')"
+cluster_ip="$(kubectl get svc echo -o jsonpath='{.spec.clusterIP}')"
+node_port="$(kubectl get svc echo -o jsonpath='{.spec.ports[0].nodePort}')"
+for _ in $(seq 50); do
+  ingress_port="$(kubectl get ingress echo -o jsonpath='{.status.loadBalancer.ingress[0].ports[0].port}')"
+  [ -n "$ingress_port" ] && break
+  sleep 0.1
+done
+mode=userspace
+if ip netns exec "$netns" nft list table ip pkg_services >/dev/null 2>&1; then mode=nftables; fi
+
+inns() { ip netns exec "$netns" "$@"; }
+# run NAME WHERE URL [HOST]: the median and p99 with one connection, and
+# requests/s with 32.
+run() {
+  local name=$1 where=$2 url=$3 host=${4:-}
+  local hdr=()
+  [ -n "$host" ] && hdr=(-H "Host: $host")
+  local pre=()
+  [ "$where" = netns ] && pre=(ip netns exec "$netns")
+  "${pre[@]}" wrk -t1 -c1 -d1s "${hdr[@]}" "$url" >/dev/null # warm up
+  local lat thr
+  lat="$("${pre[@]}" wrk -t1 -c1 -d"${SECS}s" --latency "${hdr[@]}" "$url")"
+  thr="$("${pre[@]}" wrk -t2 -c32 -d"${SECS}s" "${hdr[@]}" "$url")"
+  printf '%-10s p50 %8s  p99 %8s  %10s req/s (32 connections)\n' "$name" \
+    "$(awk '$1=="50%"{print $2}' <<<"$lat")" "$(awk '$1=="99%"{print $2}' <<<"$lat")" \
+    "$(awk '/^Requests\/sec/{print $2}' <<<"$thr")"
+}
+echo "== machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
+echo "== one testapp Pod; cluster IPs served by: $mode; wrk ${SECS}s each, $ROUNDS rounds"
+for r in $(seq "$ROUNDS"); do
+  echo "-- round $r"
+  run direct netns "http://$pod_ip:8080/"
+  run clusterIP netns "http://$cluster_ip/"
+  run nodePort host "http://127.0.0.1:$node_port/"
+  run ingress host "http://127.0.0.1:$ingress_port/" echo.bench
+done
