@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	batchlisters "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -170,6 +171,12 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 	}
 	j := cached.DeepCopy()
 	now := c.env.now()
+	if errs := ValidatePodFailurePolicy(&j.Spec, field.NewPath("spec")); len(errs) > 0 && jobFinished(j) == nil {
+		// kube-apiserver would have refused it; here the Job is left
+		// alone, with the refusal as an Event, until it is fixed.
+		c.rec.Event(j, corev1.EventTypeWarning, "FailedCreate", invalidJobError(j, errs).Error())
+		return nil
+	}
 	pods, err := c.jobPods(ctx, j)
 	if err != nil {
 		return err
@@ -465,10 +472,20 @@ func (c *jobController) trackFinished(ctx context.Context, j *batchv1.Job, s *ba
 		}
 		if p.Status.Phase == corev1.PodSucceeded {
 			u.Succeeded = append(u.Succeeded, p.UID)
-		} else {
-			u.Failed = append(u.Failed, p.UID)
-			newFailure = true
+			continue
 		}
+		// The first rule of the podFailurePolicy the Pod matches decides:
+		// Ignore does not count it, FailJob fails the Job.
+		m := matchPodFailurePolicy(j.Spec.PodFailurePolicy, p)
+		if m != nil && m.action == batchv1.PodFailurePolicyActionIgnore {
+			continue
+		}
+		if m != nil && m.action == batchv1.PodFailurePolicyActionFailJob && jobCondition(s, jobConditionFailTarget) == nil && jobFinished(j) == nil {
+			setJobCondition(s, jobConditionFailTarget, reasonPodFailurePolicy, m.message, c.env.now())
+			c.rec.Event(j, corev1.EventTypeWarning, reasonPodFailurePolicy, m.message)
+		}
+		u.Failed = append(u.Failed, p.UID)
+		newFailure = true
 	}
 	if newFailure {
 		c.mu.Lock()
