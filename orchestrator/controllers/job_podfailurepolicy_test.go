@@ -41,7 +41,9 @@ func TestValidatePodFailurePolicy(t *testing.T) {
 			`spec.template.spec.restartPolicy: Invalid value: "OnFailure": only "Never" is supported when podFailurePolicy is specified`},
 		{"unknown action", func(j *batchv1.Job) { j.Spec.PodFailurePolicy.Rules[0].Action = "Retry" },
 			`spec.podFailurePolicy.rules[0].action: Unsupported value: "Retry": supported values: "Count", "FailIndex", "FailJob", "Ignore"`},
-		{"FailIndex without backoffLimitPerIndex", func(j *batchv1.Job) { j.Spec.PodFailurePolicy.Rules[0].Action = batchv1.PodFailurePolicyActionFailIndex },
+		{"FailIndex without backoffLimitPerIndex", func(j *batchv1.Job) {
+			j.Spec.PodFailurePolicy.Rules[0].Action = batchv1.PodFailurePolicyActionFailIndex
+		},
 			`spec.podFailurePolicy.rules[0].action: Invalid value: "FailIndex": requires the backoffLimitPerIndex to be set`},
 		{"both requirements", func(j *batchv1.Job) {
 			j.Spec.PodFailurePolicy.Rules[0].OnPodConditions = onCondition(batchv1.PodFailurePolicyActionIgnore, corev1.DisruptionTarget).OnPodConditions
