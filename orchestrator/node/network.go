@@ -33,6 +33,13 @@ type Network struct {
 	mu    sync.Mutex
 	ready bool
 	used  map[string]bool
+	// next is the offset in CIDR where the next search for a free
+	// address starts: addresses are handed out in turn, as the host-local
+	// IPAM plugin does, so that a Pod's address is not given to the next
+	// Pod at once while caches elsewhere (ARP entries in the cluster
+	// network and in other Pods, connections being torn down) still point
+	// at the old one.
+	next int
 }
 
 func (n *Network) ns() string {
@@ -151,7 +158,17 @@ func (n *Network) allocate() (string, error) {
 	base := ipnet.IP.To4()
 	ones, bits := ipnet.Mask.Size()
 	size := 1 << (bits - ones)
-	for i := 2; i < size-1; i++ {
+	// Offsets 0 (the network), 1 (the bridge) and size-1 (broadcast) are
+	// never handed out.
+	first, count := 2, size-3
+	if count <= 0 {
+		return "", fmt.Errorf("no free address left in %s", ipnet)
+	}
+	if n.next < first || n.next >= first+count {
+		n.next = first
+	}
+	for k := 0; k < count; k++ {
+		i := first + (n.next-first+k)%count
 		v := uint32(base[0])<<24 | uint32(base[1])<<16 | uint32(base[2])<<8 | uint32(base[3])
 		v += uint32(i)
 		ip := net.IPv4(byte(v>>24), byte(v>>16), byte(v>>8), byte(v)).String()
@@ -159,6 +176,7 @@ func (n *Network) allocate() (string, error) {
 			continue
 		}
 		n.used[ip] = true
+		n.next = i + 1
 		return ip, nil
 	}
 	return "", fmt.Errorf("no free address left in %s", ipnet)
@@ -208,6 +226,11 @@ func (n *Network) Setup(ctx context.Context, podUID string) (string, string, err
 			return "", "", fmt.Errorf("pod network: %w", err)
 		}
 	}
+	// An address used before (after the allocator went round, or by a
+	// Pod of an earlier run) may still have an ARP entry in the cluster
+	// network pointing at the old Pod's interface: forget it, so that the
+	// first packet to the new Pod asks who has the address.
+	_ = ipCmd(ctx, "-n", n.ns(), "neigh", "flush", "to", ip)
 	return "/var/run/netns/" + ns, ip, nil
 }
 
