@@ -12,4 +12,13 @@
 // container runs under its own `runc run` process, which exits with the
 // container's status; those processes outlive the orchestrator, so a
 // restarted node agent finds its containers with List and adopts them.
+//
+// LauncherDriver is the built-in runtime, for machines without runc and
+// for running without root: it re-executes the program itself
+// (RunLauncherInit is that program's first call) in new PID, mount, UTS
+// and IPC namespaces, and a user namespace when not root; the new
+// process mounts the rootfs, volumes, /proc, a minimal /dev and a
+// read-only /sys, pivot_root's and executes the command as PID 1. Limits
+// go to cgroup v2 or v1 as runc writes them. NewDriver picks between the
+// two for a node and says why.
 package runtime
