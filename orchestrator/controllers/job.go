@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -231,13 +232,23 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 		backoffLimit = *j.Spec.BackoffLimit
 	}
 
-	// Decide the outcome: a failure target, a success, or keep going.
+	// Decide the outcome: a failure target, a success, or keep going. A
+	// Job with a backoff limit per index counts failures by index only.
 	var failReason, failMsg string
+	var indexReason, indexMsg string
+	if perIndexJob(j) {
+		if s.FailedIndexes == nil {
+			s.FailedIndexes = ptr("")
+		}
+		indexReason, indexMsg = perIndexOutcome(j, s)
+	}
 	switch {
 	case jobCondition(s, jobConditionFailTarget) != nil:
 		c := jobCondition(s, jobConditionFailTarget)
 		failReason, failMsg = c.Reason, c.Message
-	case s.Failed > backoffLimit:
+	case indexReason != "":
+		failReason, failMsg = indexReason, indexMsg
+	case !perIndexJob(j) && s.Failed > backoffLimit:
 		failReason, failMsg = reasonBackoffLimit, msgBackoffLimit
 	case j.Spec.ActiveDeadlineSeconds != nil && s.StartTime != nil && !suspended &&
 		!now.Before(s.StartTime.Add(time.Duration(*j.Spec.ActiveDeadlineSeconds)*time.Second)):
@@ -297,7 +308,10 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 		}
 		c.exp.expect(key, len(starts), nil)
 		var next atomic.Int32
-		made, err := slowStart(len(starts), func() error { return c.createPod(ctx, j, starts[next.Add(1)-1]) })
+		made, err := slowStart(len(starts), func() error {
+			i := starts[next.Add(1)-1]
+			return c.createPod(ctx, j, i, nextIndexFailures(j, pods, i))
+		})
 		for range len(starts) - made {
 			c.exp.created(key)
 		}
@@ -323,7 +337,7 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 			}
 			n := int(want - have)
 			c.exp.expect(key, n, nil)
-			made, err := slowStart(n, func() error { return c.createPod(ctx, j, -1) })
+			made, err := slowStart(n, func() error { return c.createPod(ctx, j, -1, 0) })
 			for range n - made {
 				c.exp.created(key)
 			}
@@ -484,6 +498,9 @@ func (c *jobController) trackFinished(ctx context.Context, j *batchv1.Job, s *ba
 			setJobCondition(s, jobConditionFailTarget, reasonPodFailurePolicy, m.message, c.env.now())
 			c.rec.Event(j, corev1.EventTypeWarning, reasonPodFailurePolicy, m.message)
 		}
+		if perIndexJob(j) {
+			failIndex(j, s, p, m)
+		}
 		u.Failed = append(u.Failed, p.UID)
 		newFailure = true
 	}
@@ -566,8 +583,8 @@ func (c *jobController) finished(ctx context.Context, j *batchv1.Job, f *batchv1
 }
 
 // createPod creates one Pod of the Job; of completion index index when
-// it is not negative.
-func (c *jobController) createPod(ctx context.Context, j *batchv1.Job, index int) error {
+// it is not negative, after failures counted failures of that index.
+func (c *jobController) createPod(ctx context.Context, j *batchv1.Job, index int, failures int32) error {
 	o := &owner{meta: j, gvk: jobKind}
 	p := podFromTemplate(&j.Spec.Template, j.Name+"-", o.ref())
 	if p.Labels == nil {
@@ -583,6 +600,9 @@ func (c *jobController) createPod(ctx context.Context, j *batchv1.Job, index int
 	}
 	if index >= 0 {
 		setIndex(p, j, index)
+		if perIndexJob(j) {
+			p.Annotations[batchv1.JobIndexFailureCountAnnotation] = strconv.Itoa(int(failures))
+		}
 	}
 	p.Finalizers = append(p.Finalizers, jobTrackingFinalizer)
 	made, err := c.env.client.CoreV1().Pods(j.Namespace).Create(ctx, p, metav1.CreateOptions{})

@@ -58,7 +58,7 @@ func parseIndexes(s string) map[int]bool {
 }
 
 // formatIndexes writes a set of indexes as Kubernetes does: ascending,
-// runs of consecutive ones as ranges.
+// runs of three or more consecutive ones as ranges ("0,1,3-5").
 func formatIndexes(set map[int]bool) string {
 	var idx []int
 	for i := range set {
@@ -71,9 +71,12 @@ func formatIndexes(set map[int]bool) string {
 		for j+1 < len(idx) && idx[j+1] == idx[j]+1 {
 			j++
 		}
-		if j == i {
+		switch {
+		case j == i:
 			parts = append(parts, strconv.Itoa(idx[i]))
-		} else {
+		case j == i+1: // a pair is written as two, not a range
+			parts = append(parts, strconv.Itoa(idx[i]), strconv.Itoa(idx[j]))
+		default:
 			parts = append(parts, fmt.Sprintf("%d-%d", idx[i], idx[j]))
 		}
 		i = j + 1
@@ -86,6 +89,9 @@ func formatIndexes(set map[int]bool) string {
 // start, lowest first, within parallelism.
 func indexPlan(j *batchv1.Job, s *batchv1.JobStatus, active []*corev1.Pod, parallelism int32) (del []*corev1.Pod, start []int) {
 	done := parseIndexes(s.CompletedIndexes)
+	for i := range parseIndexes(deref(s.FailedIndexes)) {
+		done[i] = true // given up: neither run again nor kept running
+	}
 	running := map[int]bool{}
 	keep := 0
 	for _, p := range active {

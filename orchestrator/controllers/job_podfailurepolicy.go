@@ -23,13 +23,20 @@ const (
 )
 
 // ValidatePodFailurePolicy returns what is wrong with a Job's
-// podFailurePolicy, worded as kube-apiserver words it; spec is the Job's
-// spec at path fld ("spec").
+// podFailurePolicy and backoff limit per index, worded as kube-apiserver
+// words it; spec is the Job's spec at path fld ("spec").
 func ValidatePodFailurePolicy(spec *batchv1.JobSpec, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	indexed := spec.CompletionMode != nil && *spec.CompletionMode == batchv1.IndexedCompletion
+	if spec.BackoffLimitPerIndex != nil && !indexed {
+		errs = append(errs, field.Invalid(fld.Child("backoffLimitPerIndex"), *spec.BackoffLimitPerIndex, "requires indexed completion mode"))
+	}
+	if spec.MaxFailedIndexes != nil && spec.BackoffLimitPerIndex == nil {
+		errs = append(errs, field.Required(fld.Child("backoffLimitPerIndex"), "when maxFailedIndexes is specified"))
+	}
 	policy := spec.PodFailurePolicy
 	if policy == nil {
-		return nil
+		return errs
 	}
 	if spec.Template.Spec.RestartPolicy != corev1.RestartPolicyNever {
 		errs = append(errs, field.Invalid(fld.Child("template", "spec", "restartPolicy"), spec.Template.Spec.RestartPolicy,

@@ -2,6 +2,7 @@ package controllers
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -225,5 +226,71 @@ func TestJobPodFailurePolicy(t *testing.T) {
 	})
 	if n := len(listPods(t, client, ns, "batch.kubernetes.io/job-name=bad")); n != 0 {
 		t.Errorf("%d pods of the invalid job", n)
+	}
+}
+
+// TestJobFailIndex: an Indexed Job with a backoff limit per index gives up
+// an index whose Pod matches a FailIndex rule at once, and one that fails
+// more often than the limit after its retries (each replacement carrying
+// the count), while the other indexes complete; then it fails with
+// FailedIndexes.
+func TestJobFailIndex(t *testing.T) {
+	t.Parallel()
+	client, ns := start(t, jobControllers)
+	ctx := context.Background()
+	k := newKubelet(client, ns)
+	j := policyJob("idx", 6, onExit(batchv1.PodFailurePolicyActionFailIndex, batchv1.PodFailurePolicyOnExitCodesOpIn, 42))
+	j.Spec.Completions, j.Spec.Parallelism = ptr(int32(3)), ptr(int32(3))
+	j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+	j.Spec.BackoffLimitPerIndex = ptr(int32(1))
+	if _, err := client.BatchV1().Jobs(ns).Create(ctx, j, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// podOf waits for the running Pod of index i that is not old.
+	podOf := func(i string, old string) corev1.Pod {
+		var found corev1.Pod
+		eventually(t, 5*time.Second, "a pod of index "+i, func() (bool, error) {
+			for _, p := range listPods(t, client, ns, "batch.kubernetes.io/job-name=idx") {
+				if p.Annotations[batchv1.JobCompletionIndexAnnotation] == i && p.Status.Phase == corev1.PodPending && p.Name != old {
+					found = p
+					return true, nil
+				}
+			}
+			return false, nil
+		})
+		return found
+	}
+	failPod(t, k, podOf("0", "").Name, 42)
+	first := podOf("1", "")
+	if got := first.Annotations[batchv1.JobIndexFailureCountAnnotation]; got != "0" {
+		t.Errorf("first pod of index 1 has failure count %q", got)
+	}
+	failPod(t, k, first.Name, 1)
+	retry := podOf("1", first.Name)
+	if got := retry.Annotations[batchv1.JobIndexFailureCountAnnotation]; got != "1" {
+		t.Errorf("the retry of index 1 has failure count %q, want 1", got)
+	}
+	failPod(t, k, retry.Name, 1)
+	k.finish(t, podOf("2", "").Name, corev1.PodSucceeded)
+	eventually(t, 5*time.Second, "idx failed with failed indexes", func() (bool, error) {
+		j := getJob(t, client, ns, "idx")
+		return hasJobCondition(j, batchv1.JobFailed, reasonFailedIndexes) && deref(j.Status.FailedIndexes) == "0,1" &&
+			j.Status.CompletedIndexes == "2" && j.Status.Failed == 3, fmt.Errorf("status %+v", j.Status)
+	})
+	for _, p := range listPods(t, client, ns, "batch.kubernetes.io/job-name=idx") {
+		if p.Annotations[batchv1.JobCompletionIndexAnnotation] == "0" && p.Status.Phase != corev1.PodFailed {
+			t.Errorf("index 0 was run again after its FailIndex failure: %s", p.Name)
+		}
+	}
+}
+
+// TestFormatIndexesPairs: two consecutive indexes are written as two, as
+// Kubernetes writes completedIndexes and failedIndexes.
+func TestFormatIndexesPairs(t *testing.T) {
+	t.Parallel()
+	for _, s := range []string{"0,1", "0,1,3-5", "2,3,7,8"} {
+		if got := formatIndexes(parseIndexes(s)); got != s {
+			t.Errorf("round trip of %q gave %q", s, got)
+		}
 	}
 }
