@@ -238,7 +238,8 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 	var indexReason, indexMsg string
 	if perIndexJob(j) {
 		if s.FailedIndexes == nil {
-			s.FailedIndexes = ptr("")
+			none := ""
+			s.FailedIndexes = &none
 		}
 		indexReason, indexMsg = perIndexOutcome(j, s)
 	}
