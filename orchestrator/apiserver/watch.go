@@ -85,7 +85,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 			return
 		}
 	}
-	if cur := s.cfg.Store.Revision(); from > cur {
+	if cur, ok := s.waitRevision(ctx, from); !ok {
 		s.fail(w, apierrors.NewTimeoutError(fmt.Sprintf("Too large resource version: %d, current: %d", from, cur), 1))
 		return
 	}
@@ -253,5 +253,37 @@ func (ws *watchStream) write(typ string, obj any) bool {
 func (ws *watchStream) flush() {
 	if ws.flusher != nil {
 		ws.flusher.Flush()
+	}
+}
+
+// freshWait is how long a watch from a resourceVersion the store has not
+// published yet waits for it, as kube-apiserver's watch cache waits
+// before answering "Too large resource version".
+const freshWait = 3 * time.Second
+
+// waitRevision waits until the store's revision reaches rev: a client may
+// hold a resourceVersion from a write acknowledged a moment before the
+// store's watchers were told of it. It returns the revision last seen and
+// whether it reached rev.
+func (s *Server) waitRevision(ctx context.Context, rev int64) (int64, bool) {
+	cur := s.cfg.Store.Revision()
+	if rev <= cur {
+		return cur, true
+	}
+	deadline := time.NewTimer(freshWait)
+	defer deadline.Stop()
+	tick := time.NewTicker(2 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		select {
+		case <-tick.C:
+			if cur = s.cfg.Store.Revision(); rev <= cur {
+				return cur, true
+			}
+		case <-deadline.C:
+			return s.cfg.Store.Revision(), false
+		case <-ctx.Done():
+			return s.cfg.Store.Revision(), false
+		}
 	}
 }
