@@ -7,6 +7,7 @@
 //	testapp -sleep 1h          sleep (a long-running container)
 //	testapp -eat-mib 200       allocate and touch 200 MiB, then sleep
 //	testapp -burn-millicores 300  keep 0.3 of a cpu busy, then sleep
+//	         [-burn-for 30s]      (for 30 s only, then idle)
 //	testapp -listen :8080      serve HTTP: / says hello, /healthz is 200
 //	                           unless -unhealthy, /crash exits 1
 //	testapp -cat FILE          print a file and exit
@@ -33,6 +34,7 @@ func main() {
 	sleep := flag.Duration("sleep", 0, "sleep this long")
 	eat := flag.Int("eat-mib", 0, "allocate and touch this many MiB")
 	burnMilli := flag.Int("burn-millicores", 0, "keep this many thousandths of a cpu busy")
+	burnFor := flag.Duration("burn-for", 0, "stop burning cpu after this long (0: never)")
 	listen := flag.String("listen", "", "serve HTTP on this address")
 	unhealthy := flag.Bool("unhealthy", false, "answer /healthz with 500")
 	cat := flag.String("cat", "", "print this file and exit")
@@ -113,7 +115,7 @@ func main() {
 		fmt.Printf("holding %d MiB\n", len(hog))
 	}
 	if *burnMilli > 0 {
-		burn(*burnMilli)
+		burn(*burnMilli, *burnFor)
 		fmt.Printf("burning %dm of cpu\n", *burnMilli)
 	}
 	if *listen != "" {
@@ -158,14 +160,30 @@ func main() {
 
 // burn keeps milli thousandths of a cpu busy, in goroutines of at most a
 // whole cpu each: every 100 ms period each spins for its share, then
-// sleeps the rest.
-func burn(milli int) {
+// sleeps the rest. With a duration, it stops after it.
+func burn(milli int, d time.Duration) {
+	var stop <-chan time.Time
+	if d > 0 {
+		stop = time.After(d)
+	}
+	done := make(chan struct{})
+	go func() {
+		if stop != nil {
+			<-stop
+			close(done)
+		}
+	}()
 	for milli > 0 {
 		share := min(milli, 1000)
 		milli -= share
 		busy := time.Duration(share) * 100 * time.Millisecond / 1000
 		go func() {
 			for {
+				select {
+				case <-done:
+					return
+				default:
+				}
 				start := time.Now()
 				for time.Since(start) < busy {
 				}
