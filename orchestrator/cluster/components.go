@@ -42,8 +42,9 @@ type components struct {
 }
 
 // startComponents starts the components against the server at url, with
-// the cluster's own credentials, until ctx ends.
-func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes int, log *slog.Logger) (*components, error) {
+// the cluster's own credentials, until ctx ends. Every node runs its
+// containers with the runtime named rt (see runtime.NewDriver).
+func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes int, rt string, log *slog.Logger) (*components, error) {
 	cfg := &rest.Config{
 		Host:            url,
 		BearerToken:     creds.Token,
@@ -54,6 +55,9 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("creating the components' client: %w", err)
+	}
+	if err := runtime.CheckName(rt); err != nil {
+		return nil, err
 	}
 	c := &components{}
 	run := func(name string, f func(context.Context) error) {
@@ -106,12 +110,12 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		}
 		run(name, a.Run)
 		nodeDir := filepath.Join(dir, "nodes", name)
-		drv, err := runtime.NewRuncDriver(filepath.Join(nodeDir, "runc"), "", nlog)
+		drv, why, err := runtime.NewDriver(rt, nodeDir, nlog)
 		if err != nil {
 			nlog.Warn("no container runtime: Pods bound to this node will not run", "err", err)
 			continue
 		}
-		nlog.Info("container runtime", "driver", drv.Name())
+		nlog.Info("container runtime", "driver", drv.Name(), "reason", why)
 		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog}
 		run(name+"-pods", r.Run)
 		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)

@@ -47,6 +47,10 @@ type Options struct {
 	// Nodes is the number of virtual nodes, each a node agent in this
 	// process registering a Node "pkg-node-N"; 0 runs none.
 	Nodes int
+	// Runtime names the nodes' container runtime: "runc", "builtin", or
+	// "auto" (also when empty), which takes runc when it can run here and
+	// the built-in launcher otherwise. Each node logs the choice and why.
+	Runtime string
 	// Logger receives the server's messages; discarded when nil.
 	Logger *slog.Logger
 	// Clock gives the time; time.Now when nil.
@@ -212,7 +216,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", opts.Nodes)
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, opts.Runtime, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()

@@ -22,6 +22,15 @@ const (
 // RuntimeNames lists the accepted runtime names, for flags' help.
 const RuntimeNames = "auto, runc or builtin"
 
+// CheckName tells whether name names a runtime NewDriver knows.
+func CheckName(name string) error {
+	switch name {
+	case "", RuntimeAuto, RuntimeRunc, RuntimeBuiltin:
+		return nil
+	}
+	return fmt.Errorf("unknown container runtime %q: want %s", name, RuntimeNames)
+}
+
 // NewDriver opens the runtime a node is configured with (name is one of
 // RuntimeNames; "" means auto), keeping its files under nodeDir ("runc" or
 // "builtin" below it). It returns the driver and why it was chosen, for
@@ -52,7 +61,7 @@ func NewDriver(name, nodeDir string, log *slog.Logger) (Driver, string, error) {
 		}
 		return ld, "runc cannot run here (" + rerr.Error() + ")" + rootlessNote(ld), nil
 	}
-	return nil, "", fmt.Errorf("unknown container runtime %q: want %s", name, RuntimeNames)
+	return nil, "", CheckName(name)
 }
 
 func rootlessNote(d *LauncherDriver) string {

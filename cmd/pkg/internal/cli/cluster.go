@@ -23,6 +23,7 @@ type clusterOptions struct {
 	address string
 	port    int
 	nodes   int
+	runtime string
 }
 
 // clusterDataDir is the default data directory: $XDG_DATA_HOME/pkg/cluster,
@@ -87,6 +88,7 @@ func (o *clusterOptions) addServeFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.address, "address", cluster.DefaultAddress, "address to listen on (loopback only by default)")
 	fs.IntVar(&o.port, "port", cluster.DefaultPort, "port of the Kubernetes API")
 	fs.IntVar(&o.nodes, "nodes", 1, "number of virtual nodes (node agents registering pkg-node-1..N)")
+	fs.StringVar(&o.runtime, "runtime", "auto", "container runtime of the nodes: runc, builtin (the built-in launcher, also without root), or auto (runc when it can run here, else builtin)")
 }
 
 func newClusterServeCmd(env Env, o *clusterOptions) *cobra.Command {
@@ -101,7 +103,7 @@ runs this command in the background.`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			log := slog.New(slog.NewTextHandler(env.Streams.Err, nil))
 			return cluster.Run(cmd.Context(), cluster.Options{
-				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, Logger: log,
+				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, Runtime: o.runtime, Logger: log,
 				TrimStartupMemory: trim,
 			})
 		},
@@ -131,7 +133,7 @@ func newClusterUpCmd(env Env, o *clusterOptions) *cobra.Command {
 			st, err := cluster.Start(cmd.Context(), cluster.StartOptions{
 				DataDir: dir,
 				Command: []string{exe, "cluster", "serve", "--data-dir", dir, "--address", o.address,
-					"--port", strconv.Itoa(o.port), "--nodes", strconv.Itoa(o.nodes)},
+					"--port", strconv.Itoa(o.port), "--nodes", strconv.Itoa(o.nodes), "--runtime", o.runtime},
 				Timeout:  timeout,
 				Progress: env.Streams.Err,
 			})
