@@ -106,7 +106,7 @@ func (d *LauncherDriver) execCmd(ctx context.Context, id string, args []string) 
 		if err != nil {
 			return fail(fmt.Errorf("%w: exec in a container without root needs nsenter (util-linux): %v", ErrUnavailable, err))
 		}
-		cmd := exec.CommandContext(ctx, nsenter, append([]string{"--target", strconv.Itoa(st.Pid), "--user", "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd", "--"}, args...)...)
+		cmd := exec.CommandContext(ctx, nsenter, append([]string{"--target", strconv.Itoa(st.Pid), "--user", "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd", "--preserve-credentials", "--"}, args...)...)
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 		return cmd, cmd.Start, cg, nil
