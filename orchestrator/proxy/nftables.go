@@ -4,7 +4,9 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -73,14 +75,25 @@ func (k *nftRules) nft(ctx context.Context, script string) error {
 
 // init starts from an empty table with the hooks, and lets the cluster
 // network forward (a Pod's packet to a cluster IP leaves DNATed on the
-// bridge it came from).
+// bridge it came from). Where br_netfilter is loaded, it is turned off
+// for the cluster network's bridge (the setting is per namespace): with
+// it, a packet DNATed to the Pod that sent it would be bridged back out
+// of the port it came in by, which a bridge refuses, so a Pod could not
+// reach itself through its Service.
 func (k *nftRules) init(ctx context.Context) error {
 	k.chains, k.sets = map[string]bool{}, map[string]bool{}
 	err := k.net.Do(func() error {
-		return os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644)
+		if err := os.WriteFile("/proc/sys/net/ipv4/ip_forward", []byte("1\n"), 0o644); err != nil {
+			return err
+		}
+		err := os.WriteFile("/proc/sys/net/bridge/bridge-nf-call-iptables", []byte("0\n"), 0o644)
+		if errors.Is(err, fs.ErrNotExist) {
+			return nil
+		}
+		return err
 	})
 	if err != nil {
-		return fmt.Errorf("letting the cluster network forward: %w", err)
+		return fmt.Errorf("setting up forwarding in the cluster network: %w", err)
 	}
 	_ = k.nft(ctx, "delete table ip "+nftTable+"\n")
 	return k.nft(ctx, `table ip `+nftTable+` {

@@ -67,6 +67,7 @@ type Proxy struct {
 	kernel    *nftRules
 	events    *recorder
 	orphaned  map[string]time.Time // Service key → first seen with no Pod
+	lbPending sync.Map             // Service UID → its status update is under way
 	kick      chan struct{}
 }
 
@@ -360,7 +361,12 @@ func (p *Proxy) sync(ctx context.Context) {
 			p.events.retain(s.UID, func(reason, _ string) bool { return reason != "FailedToListen" })
 		}
 		if s.Spec.Type == corev1.ServiceTypeLoadBalancer && !failed[string(s.UID)] && len(s.Status.LoadBalancer.Ingress) == 0 {
-			go p.setLoadBalancer(ctx, s)
+			if _, busy := p.lbPending.LoadOrStore(s.UID, true); !busy {
+				go func() {
+					defer p.lbPending.Delete(s.UID)
+					p.setLoadBalancer(ctx, s)
+				}()
+			}
 		}
 	}
 }
