@@ -52,6 +52,10 @@ type ContainerSpec struct {
 	// NetNS is the path of a network namespace to join (the Pod's); ""
 	// gives the container a new one with only loopback.
 	NetNS string
+	// HostNetwork keeps the container in the host's network namespace
+	// (hostNetwork Pods, and every Pod when the node has no cluster
+	// network); NetNS is then ignored.
+	HostNetwork bool
 	// Resources are the cgroup limits.
 	Resources Resources
 	// CgroupParent is the cgroup under which the container's own cgroup

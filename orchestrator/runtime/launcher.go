@@ -160,7 +160,7 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 	cfg := launchConfig{
 		ID: id, Rootfs: rootfs, ReadOnlyRootfs: cs.ReadOnlyRootfs, Args: cs.Args, Env: cs.Env,
 		Cwd: cs.Cwd, UID: cs.UID, GID: cs.GID, Hostname: cs.Hostname, Mounts: cs.Mounts,
-		NetNS: cs.NetNS, Rootless: d.rootless,
+		NetNS: cs.NetNS, HostNetwork: cs.HostNetwork, Rootless: d.rootless,
 	}
 	data, err := json.MarshalIndent(cfg, "", " ")
 	if err != nil {
@@ -191,7 +191,7 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 	}
 	defer statusR.Close()
 	flags := uintptr(unix.CLONE_NEWPID | unix.CLONE_NEWNS | unix.CLONE_NEWUTS | unix.CLONE_NEWIPC)
-	if cs.NetNS == "" {
+	if cs.NetNS == "" && !cs.HostNetwork {
 		flags |= unix.CLONE_NEWNET
 	}
 	attr := &syscall.SysProcAttr{Cloneflags: flags, Setsid: true}

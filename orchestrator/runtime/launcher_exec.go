@@ -106,7 +106,12 @@ func (d *LauncherDriver) execCmd(ctx context.Context, id string, args []string) 
 		if err != nil {
 			return fail(fmt.Errorf("%w: exec in a container without root needs nsenter (util-linux): %v", ErrUnavailable, err))
 		}
-		cmd := exec.CommandContext(ctx, nsenter, append([]string{"--target", strconv.Itoa(st.Pid), "--user", "--mount", "--uts", "--ipc", "--net", "--pid", "--root", "--wd", "--preserve-credentials", "--"}, args...)...)
+		nsArgs := []string{"--target", strconv.Itoa(st.Pid), "--user", "--mount", "--uts", "--ipc", "--pid", "--root", "--wd", "--preserve-credentials"}
+		if cfg.NetNS == "" && !cfg.HostNetwork {
+			// Its own; another (the host's) is not ours to join.
+			nsArgs = append(nsArgs, "--net")
+		}
+		cmd := exec.CommandContext(ctx, nsenter, append(append(nsArgs, "--"), args...)...)
 		cmd.Env = env
 		cmd.SysProcAttr = &syscall.SysProcAttr{}
 		return cmd, cmd.Start, cg, nil

@@ -46,6 +46,7 @@ type launchConfig struct {
 	Hostname       string   `json:"hostname,omitempty"`
 	Mounts         []Mount  `json:"mounts,omitempty"`
 	NetNS          string   `json:"netns,omitempty"`
+	HostNetwork    bool     `json:"hostNetwork,omitempty"`
 	// Rootless: the init runs in a user namespace mapping only our ids.
 	Rootless bool `json:"rootless,omitempty"`
 }
@@ -85,8 +86,16 @@ func containerInit(cfgPath string, status *os.File) error {
 	if err := json.Unmarshal(data, &cfg); err != nil {
 		return fmt.Errorf("reading the container's config %s: %w", cfgPath, err)
 	}
-	if cfg.NetNS != "" {
+	switch {
+	case cfg.HostNetwork:
+	case cfg.NetNS != "":
 		if err := joinNetNS(cfg.NetNS); err != nil {
+			return err
+		}
+	default:
+		// A network namespace of its own, cloned: loopback up, as runc
+		// leaves it.
+		if err := loopbackUp(); err != nil {
 			return err
 		}
 	}
@@ -182,6 +191,28 @@ func joinNetNS(path string) error {
 	defer f.Close()
 	if err := unix.Setns(int(f.Fd()), unix.CLONE_NEWNET); err != nil {
 		return fmt.Errorf("joining the Pod's network namespace %s: %w", path, err)
+	}
+	return nil
+}
+
+// loopbackUp brings up the loopback interface of this thread's network
+// namespace.
+func loopbackUp() error {
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_DGRAM|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return fmt.Errorf("bringing up loopback: %w", err)
+	}
+	defer unix.Close(fd)
+	ifr, err := unix.NewIfreq("lo")
+	if err != nil {
+		return fmt.Errorf("bringing up loopback: %w", err)
+	}
+	if err := unix.IoctlIfreq(fd, unix.SIOCGIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("reading loopback's flags: %w", err)
+	}
+	ifr.SetUint16(ifr.Uint16() | unix.IFF_UP)
+	if err := unix.IoctlIfreq(fd, unix.SIOCSIFFLAGS, ifr); err != nil {
+		return fmt.Errorf("bringing up loopback: %w", err)
 	}
 	return nil
 }

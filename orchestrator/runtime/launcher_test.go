@@ -3,6 +3,9 @@ package runtime
 import (
 	"context"
 	"errors"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -181,6 +184,10 @@ func TestLauncherIsolatesAndDevices(t *testing.T) {
 	if code, out := run("/testapp", "-cat", "/proc/1/cmdline"); code != 0 || !strings.HasPrefix(out, "/testapp\x00-sleep") {
 		t.Errorf("PID 1 of the container is not its command: %d %q", code, out)
 	}
+	// Its own network namespace, loopback up.
+	if code, out := run("/testapp", "-get", "http://127.0.0.1:1/"); code == 0 || !strings.Contains(out, "connection refused") {
+		t.Errorf("loopback in the container's network namespace: %d %q", code, out)
+	}
 	// The host's hostname did not change.
 	if h, _ := os.Hostname(); h == "l-iso" {
 		t.Error("the host's hostname was changed")
@@ -193,6 +200,35 @@ func TestLauncherIsolatesAndDevices(t *testing.T) {
 	selfNS, _ := os.Readlink("/proc/self/ns/pid")
 	if pidNS == "" || pidNS == selfNS {
 		t.Errorf("the container shares the host's PID namespace (%q)", pidNS)
+	}
+}
+
+func TestLauncherHostNetwork(t *testing.T) {
+	t.Parallel()
+	d := newLauncher(t)
+	ctx := tctx(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	if err := d.Start(ctx, "l-hostnet", ContainerSpec{Rootfs: rootfs(t), Args: []string{"/testapp", "-listen", addr}, Hostname: "hostnet", HostNetwork: true}); err != nil {
+		t.Fatal(err)
+	}
+	var body string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/")
+		if err != nil {
+			continue
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body = string(b)
+		break
+	}
+	if body != "hello from hostnet\n" {
+		t.Errorf("a host-network container's server answers %q on the host's %s", body, addr)
 	}
 }
 

@@ -72,6 +72,9 @@ func ociSpec(id string, cs ContainerSpec) *specs.Spec {
 			},
 		},
 	}
+	if cs.HostNetwork {
+		s.Linux.Namespaces = s.Linux.Namespaces[:len(s.Linux.Namespaces)-1]
+	}
 	for _, m := range cs.Mounts {
 		s.Mounts = append(s.Mounts, ociMount(m))
 	}
