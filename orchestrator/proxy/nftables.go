@@ -55,7 +55,14 @@ func (p *Proxy) nftService(s *corev1.Service, sp corev1.ServicePort) nftService 
 		key:  s.Namespace + "/" + s.Name + ":" + strconv.Itoa(int(sp.Port)),
 		ip:   s.Spec.ClusterIP,
 		port: sp.Port,
-		eps:  endpointsOf(p.endpoints, s.Namespace, s.Name, sp),
+	}
+	// The table is of family ip: IPv6 endpoints (none in the bundled
+	// cluster's IPv4 network) are left out rather than break the script.
+	for _, ep := range endpointsOf(p.endpoints, s.Namespace, s.Name, sp) {
+		host, _, _ := net.SplitHostPort(ep)
+		if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
+			r.eps = append(r.eps, ep)
+		}
 	}
 	if s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP {
 		r.affinity = affinityTimeout(s)
