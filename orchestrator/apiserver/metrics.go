@@ -57,9 +57,45 @@ type ContainerUsage struct {
 // Config.Metrics is set: read-only, as metrics-server serves them.
 func metricsResources() []Resource {
 	return []Resource{
-		{Group: MetricsGroup, Version: "v1beta1", Kind: "PodMetrics", Resource: "pods", Namespaced: true, Verbs: sn("get", "list")},
-		{Group: MetricsGroup, Version: "v1beta1", Kind: "NodeMetrics", Resource: "nodes", Verbs: sn("get", "list")},
+		{Group: MetricsGroup, Version: "v1beta1", Kind: "PodMetrics", Resource: "pods", Namespaced: true, Verbs: sn("get", "list"), Printer: metricsPrinter()},
+		{Group: MetricsGroup, Version: "v1beta1", Kind: "NodeMetrics", Resource: "nodes", Verbs: sn("get", "list"), Printer: metricsPrinter()},
 	}
+}
+
+// metricsPrinter prints Name, cpu, memory and Window, as metrics-server's
+// Tables do (kubectl get podmetrics); a Pod's usage is its containers'
+// sum.
+func metricsPrinter() *Printer {
+	usage := func(res corev1.ResourceName) func(map[string]any, time.Time) any {
+		return func(o map[string]any, _ time.Time) any {
+			if u := mapOf(o, "usage"); u != nil {
+				q, err := resource.ParseQuantity(str(u, string(res)))
+				if err != nil {
+					return ""
+				}
+				return q.String()
+			}
+			var sum resource.Quantity
+			for _, c := range slice(o, "containers") {
+				if q, err := resource.ParseQuantity(str(c, "usage", string(res))); err == nil {
+					sum.Add(q)
+				}
+			}
+			return sum.String()
+		}
+	}
+	return &Printer{Full: true, Columns: []Column{
+		{Name: "Name", Type: "string", Description: "Name of the resource", Cell: func(o map[string]any, _ time.Time) any { return str(o, "metadata", "name") }},
+		{Name: "cpu", Type: "string", Description: "cpu usage", Cell: usage(corev1.ResourceCPU)},
+		{Name: "memory", Type: "string", Description: "memory usage", Cell: usage(corev1.ResourceMemory)},
+		{Name: "Window", Type: "string", Description: "span the usage was averaged over", Cell: func(o map[string]any, _ time.Time) any {
+			d, err := time.ParseDuration(str(o, "window"))
+			if err != nil {
+				return ""
+			}
+			return d.String()
+		}},
+	}}
 }
 
 // The wire forms of metrics.k8s.io/v1beta1.

@@ -186,6 +186,8 @@ func TestKubectlTop(t *testing.T) {
 		{[]string{"top", "pods", "--containers"}, []string{"web-1", "main", "200m", "64Mi", "side", "50m", "32Mi"}},
 		{[]string{"top", "pod", "web-1"}, []string{"web-1", "250m"}},
 		{[]string{"top", "nodes"}, []string{"NAME", "CPU(cores)", "CPU(%)", "n1", "250m", "12%", "96Mi", "2%", "n2", "<unknown>"}},
+		{[]string{"get", "podmetrics"}, []string{"NAME", "CPU", "MEMORY", "WINDOW", "web-1", "250m", "96Mi", "15s"}},
+		{[]string{"get", "nodemetrics.metrics.k8s.io", "n1"}, []string{"n1", "250m", "96Mi", "15s"}},
 	} {
 		out, err := ts.kubectl(t, dir, tc.args...)
 		if err != nil {
