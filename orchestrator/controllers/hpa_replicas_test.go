@@ -138,3 +138,24 @@ func TestResourceReplicasMetricsError(t *testing.T) {
 		t.Fatalf("got %v", err)
 	}
 }
+
+// TestPodRequestsOfOneContainer: a ContainerResource metric weighs usage
+// against that container's request only.
+func TestPodRequestsOfOneContainer(t *testing.T) {
+	t.Parallel()
+	p := testPod("a", func(p *corev1.Pod) {
+		p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: "side", Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("250m")}}})
+	})
+	for _, tc := range []struct {
+		container string
+		want      int64
+	}{{"", 1250}, {"app", 1000}, {"side", 250}} {
+		got, err := podRequests([]*corev1.Pod{p}, corev1.ResourceCPU, tc.container)
+		if err != nil || got["a"] != tc.want {
+			t.Errorf("requests of %q: %v %v, want %d", tc.container, got, err, tc.want)
+		}
+	}
+	if _, err := podRequests([]*corev1.Pod{p}, corev1.ResourceMemory, ""); err == nil || err.Error() != "missing request for memory in container side of Pod a" {
+		t.Errorf("side has no memory request: %v", err)
+	}
+}

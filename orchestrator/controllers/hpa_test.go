@@ -15,6 +15,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
 
@@ -259,5 +260,57 @@ func TestHPAReportsProblems(t *testing.T) {
 			events := strings.Join(eventsFor(t, client, ns, tc.hpa), "\n")
 			return got == want && strings.Contains(events, tc.event), fmt.Errorf("condition %s, events:\n%s", got, events)
 		})
+	}
+}
+
+// TestAPIMetricsPodUsage reads Pods' usage through the real
+// metrics.k8s.io API: summed over containers, or one container's for a
+// ContainerResource metric, by label selector.
+func TestAPIMetricsPodUsage(t *testing.T) {
+	t.Parallel()
+	var cs kubernetes.Interface
+	tc := testcluster.StartWith(t, func(c *apiserver.Config) {
+		c.Metrics = func(ctx context.Context, node string) (*apiserver.NodeUsage, error) {
+			pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+			if err != nil {
+				return nil, err
+			}
+			u := &apiserver.NodeUsage{Timestamp: time.Now(), Window: 15 * time.Second, Pods: map[types.UID]apiserver.PodUsage{}}
+			for _, p := range pods.Items {
+				u.Pods[p.UID] = apiserver.PodUsage{Window: 15 * time.Second, Containers: []apiserver.ContainerUsage{
+					{Name: "app", CPU: resource.MustParse("300m"), Memory: resource.MustParse("64Mi")},
+					{Name: "side", CPU: resource.MustParse("20m"), Memory: resource.MustParse("16Mi")},
+				}}
+			}
+			return u, nil
+		}
+	})
+	cs = kubernetes.NewForConfigOrDie(tc.Config)
+	ctx := context.Background()
+	for _, p := range []struct{ name, app string }{{"a", "web"}, {"b", "web"}, {"c", "db"}} {
+		pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: p.name, Labels: map[string]string{"app": p.app}},
+			Spec: corev1.PodSpec{NodeName: "n1", Containers: []corev1.Container{{Name: "app", Image: "x"}, {Name: "side", Image: "x"}}}}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	m := &apiMetrics{rest: cs.CoreV1().RESTClient()}
+	sel, _ := labels.Parse("app=web")
+	for _, tc := range []struct {
+		res       corev1.ResourceName
+		container string
+		want      int64
+	}{
+		{corev1.ResourceCPU, "", 320},
+		{corev1.ResourceCPU, "app", 300},
+		{corev1.ResourceMemory, "side", 16 << 20 * 1000},
+	} {
+		got, err := m.podUsage(ctx, "default", sel, tc.res, tc.container)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != 2 || got["a"].milli != tc.want || got["b"].milli != tc.want || got["a"].window != 15*time.Second {
+			t.Errorf("%s of %q: %+v, want a and b at %d", tc.res, tc.container, got, tc.want)
+		}
 	}
 }
