@@ -306,9 +306,9 @@ func (f *forwarder) forward(ctx context.Context, p *streamPair) {
 }
 
 // isPodStream says whether sub is a streaming subresource of res, one
-// that upgrades the connection: pods/portforward.
+// that upgrades the connection: pods/portforward and pods/exec.
 func isPodStream(res *Resource, sub string) bool {
-	return res.Resource == "pods" && res.Group == "" && sub == "portforward"
+	return res.Resource == "pods" && res.Group == "" && (sub == "portforward" || sub == "exec")
 }
 
 // servePodStream dispatches a streaming subresource request: GET (a
@@ -316,6 +316,10 @@ func isPodStream(res *Resource, sub string) bool {
 func (s *Server) servePodStream(w http.ResponseWriter, r *http.Request, req request) {
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		s.fail(w, apierrors.NewMethodNotSupported(req.res.GroupResource(), strings.ToLower(r.Method)))
+		return
+	}
+	if req.sub == "exec" {
+		s.serveExec(w, r, req)
 		return
 	}
 	s.servePortForward(w, r, req)

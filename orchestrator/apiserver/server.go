@@ -103,6 +103,9 @@ type Config struct {
 	// port-forward) by connecting to a port inside the Pod's network;
 	// nil answers 404.
 	PodPortForward PodDialFunc
+	// PodExec serves the pods/exec subresource (kubectl exec) by running
+	// the command in the container; nil answers 404.
+	PodExec PodExecFunc
 }
 
 // PodLogsFunc streams a container's log for GET pods/NAME/log. pod is the

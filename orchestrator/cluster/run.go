@@ -184,6 +184,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 			return node.OpenLogs(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, o)
 		},
 		PodPortForward: node.DialPod,
+		PodExec: func(ctx context.Context, pod *corev1.Pod, container string, command []string, s apiserver.ExecIO) (int, error) {
+			return node.ExecInPod(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, container, execOptions(command, s))
+		},
 	})
 	if err != nil {
 		_ = ln.Close()

@@ -59,8 +59,9 @@ func pkgBinary(t *testing.T) string {
 	return pkgPath
 }
 
-// forwardEnv is an API server serving pods/portforward through DialPod,
-// a node running Pods with runc on forwardNetwork, and kubectl.
+// forwardEnv is an API server serving pods/portforward through DialPod
+// and pods/exec through ExecInPod, a node running Pods with runc on
+// forwardNetwork, and kubectl.
 type forwardEnv struct {
 	cs         kubernetes.Interface
 	tc         *testcluster.Cluster
@@ -89,7 +90,26 @@ func newForwardEnv(t *testing.T) (*forwardEnv, context.Context) {
 		}
 		t.Skipf("skipping: %v", err)
 	}
-	tc := testcluster.StartWith(t, func(c *apiserver.Config) { c.PodPortForward = DialPod })
+	tc := testcluster.StartWith(t, func(c *apiserver.Config) {
+		c.PodPortForward = DialPod
+		c.PodExec = func(ctx context.Context, pod *corev1.Pod, container string, command []string, s apiserver.ExecIO) (int, error) {
+			o := runtime.ExecOptions{Args: command, Stdin: s.Stdin, Stdout: s.Stdout, Stderr: s.Stderr, TTY: s.TTY}
+			if s.Resize != nil {
+				sizes := make(chan runtime.WindowSize, 16)
+				go func() {
+					defer close(sizes)
+					for ts := range s.Resize {
+						select {
+						case sizes <- runtime.WindowSize{Width: ts.Width, Height: ts.Height}:
+						default:
+						}
+					}
+				}()
+				o.Resize = sizes
+			}
+			return ExecInPod(ctx, dir, pod, container, o)
+		}
+	})
 	cs, err := kubernetes.NewForConfig(tc.Config)
 	if err != nil {
 		t.Fatal(err)
