@@ -127,6 +127,9 @@ func TestIngressBadInput(t *testing.T) {
 				}
 			}
 			if len(errs) == 1 {
+				if !strings.HasSuffix(errs[0], ": pkg.dev/PortInUse") {
+					t.Errorf("port error in the status: %s", errs[0])
+				}
 				break
 			}
 		}
@@ -200,8 +203,9 @@ func TestIngressBadInput(t *testing.T) {
 }
 
 // TestServiceBadInput: a Service whose selector matches no Pod and a
-// NodePort taken on the host each get a clear Event; the other Services
-// keep answering, and the node port is served once it frees.
+// LoadBalancer whose node port is taken on the host each get a clear
+// Event (the port's error also in status.loadBalancer); the other
+// Services keep answering, and the node port is served once it frees.
 func TestServiceBadInput(t *testing.T) {
 	needRoot(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -238,7 +242,7 @@ func TestServiceBadInput(t *testing.T) {
 		}
 	}
 	mk("lonely", corev1.ServiceTypeClusterIP, 0, map[string]string{"app": "nobody"}, false)
-	mk("clash", corev1.ServiceTypeNodePort, port, nil, true)
+	mk("clash", corev1.ServiceTypeLoadBalancer, port, nil, true)
 	mk("fine", corev1.ServiceTypeNodePort, 0, nil, true)
 	go func() { _ = (&Proxy{Client: cs, Net: netw}).Run(ctx) }()
 
@@ -264,6 +268,24 @@ func TestServiceBadInput(t *testing.T) {
 	if body, err := get(fine.Spec.Ports[0].NodePort); err != nil || body != "backend 10.251.11.1\n" {
 		t.Errorf("another Service's node port: %q %v", body, err)
 	}
+	// The LoadBalancer's status says which port fails, and why.
+	lbStatus := func() string {
+		s, err := cs.CoreV1().Services("default").Get(ctx, "clash", metav1.GetOptions{})
+		if err != nil || len(s.Status.LoadBalancer.Ingress) != 1 || len(s.Status.LoadBalancer.Ingress[0].Ports) != 1 {
+			return fmt.Sprint("no status: ", err)
+		}
+		ps := s.Status.LoadBalancer.Ingress[0].Ports[0]
+		if ps.Error == nil {
+			return fmt.Sprint(ps.Port, " ok")
+		}
+		return fmt.Sprint(ps.Port, " ", *ps.Error)
+	}
+	for want := fmt.Sprint(port, " pkg.dev/PortInUse"); lbStatus() != want; {
+		if ctx.Err() != nil {
+			t.Fatalf("LoadBalancer status %q, want %q", lbStatus(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 	taken.Close()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -275,5 +297,11 @@ func TestServiceBadInput(t *testing.T) {
 			t.Fatalf("the freed node port %d was not served: %q %v", port, body, err)
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+	for want := fmt.Sprint(port, " ok"); lbStatus() != want; {
+		if ctx.Err() != nil {
+			t.Fatalf("LoadBalancer status %q once the port freed, want %q", lbStatus(), want)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

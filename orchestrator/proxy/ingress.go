@@ -341,6 +341,16 @@ func selfSignedCert() (*tls.Certificate, error) {
 	return &tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, nil
 }
 
+// portError is the status's error for a port that cannot be listened on,
+// in the form the API asks of a controller's own values (DOMAIN/CamelCase);
+// the Event says the rest.
+func portError(msg string) string {
+	if strings.Contains(msg, "address already in use") {
+		return "pkg.dev/PortInUse"
+	}
+	return "pkg.dev/FailedToListen"
+}
+
 // reportStatus sets status.loadBalancer of this controller's Ingresses:
 // 127.0.0.1 and the ports served, with the error of one that cannot be
 // listened on, so that clients and helm --wait see them served.
@@ -355,7 +365,8 @@ func (g *Ingress) reportStatus(ctx context.Context) {
 		}
 		ps := networkingv1.IngressPortStatus{Port: int32(n), Protocol: corev1.ProtocolTCP}
 		if e, ok := g.listenErr[addr]; ok {
-			ps.Error = &e
+			reason := portError(e)
+			ps.Error = &reason
 		}
 		want.Ports = append(want.Ports, ps)
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/client-go/informers"
@@ -325,6 +326,7 @@ func (p *Proxy) sync(ctx context.Context) {
 		}
 	}
 	failed := map[string]bool{}
+	portErrs := map[string]map[int32]string{} // Service UID → node port → error
 	for k, w := range want {
 		s := w.svc
 		sticky := s.Spec.SessionAffinity == corev1.ServiceAffinityClientIP
@@ -339,6 +341,12 @@ func (p *Proxy) sync(ctx context.Context) {
 		l, err := p.listen(ctx, proto, addr, w.onHost)
 		if err != nil {
 			failed[string(s.UID)] = true
+			if w.onHost {
+				if portErrs[string(s.UID)] == nil {
+					portErrs[string(s.UID)] = map[int32]string{}
+				}
+				portErrs[string(s.UID)][w.port.NodePort] = portError(err.Error())
+			}
 			what := fmt.Sprintf("port %s", portLabel(w.port))
 			if w.onHost {
 				what = fmt.Sprintf("node port %d", w.port.NodePort)
@@ -360,13 +368,8 @@ func (p *Proxy) sync(ctx context.Context) {
 		if !failed[string(s.UID)] {
 			p.events.retain(s.UID, func(reason, _ string) bool { return reason != "FailedToListen" })
 		}
-		if s.Spec.Type == corev1.ServiceTypeLoadBalancer && !failed[string(s.UID)] && len(s.Status.LoadBalancer.Ingress) == 0 {
-			if _, busy := p.lbPending.LoadOrStore(s.UID, true); !busy {
-				go func() {
-					defer p.lbPending.Delete(s.UID)
-					p.setLoadBalancer(ctx, s)
-				}()
-			}
+		if s.Spec.Type == corev1.ServiceTypeLoadBalancer {
+			p.ensureLoadBalancer(ctx, s, portErrs[string(s.UID)])
 		}
 	}
 }
@@ -530,19 +533,33 @@ func (l *listener) servicePort() corev1.ServicePort {
 	return l.port
 }
 
-// setLoadBalancer reports the LoadBalancer Service's loopback address, so
-// that clients (and Helm's --wait) see it provisioned.
-func (p *Proxy) setLoadBalancer(ctx context.Context, s *corev1.Service) {
-	cur, err := p.Client.CoreV1().Services(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
-	if err != nil || len(cur.Status.LoadBalancer.Ingress) != 0 {
+// ensureLoadBalancer reports the LoadBalancer Service's loopback address
+// and its node ports, with the error of one that cannot be listened on,
+// so that clients (and Helm's --wait) see it provisioned.
+func (p *Proxy) ensureLoadBalancer(ctx context.Context, s *corev1.Service, errs map[int32]string) {
+	want := corev1.LoadBalancerIngress{IP: p.nodeAddress()}
+	for _, sp := range s.Spec.Ports {
+		ps := corev1.PortStatus{Port: sp.NodePort, Protocol: protocolOf(sp)}
+		if e, ok := errs[sp.NodePort]; ok {
+			ps.Error = &e
+		}
+		want.Ports = append(want.Ports, ps)
+	}
+	if len(s.Status.LoadBalancer.Ingress) == 1 && apiequality.Semantic.DeepEqual(s.Status.LoadBalancer.Ingress[0], want) {
 		return
 	}
-	var ports []corev1.PortStatus
-	for _, sp := range cur.Spec.Ports {
-		ports = append(ports, corev1.PortStatus{Port: sp.NodePort, Protocol: protocolOf(sp)})
+	if _, busy := p.lbPending.LoadOrStore(s.UID, true); busy {
+		return
 	}
-	cur.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{{IP: p.nodeAddress(), Ports: ports}}
-	if _, err := p.Client.CoreV1().Services(s.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
-		p.log().Warn("service proxy: setting the load balancer status", "service", s.Namespace+"/"+s.Name, "err", err)
-	}
+	go func() {
+		defer p.lbPending.Delete(s.UID)
+		cur, err := p.Client.CoreV1().Services(s.Namespace).Get(ctx, s.Name, metav1.GetOptions{})
+		if err != nil || cur.UID != s.UID {
+			return
+		}
+		cur.Status.LoadBalancer.Ingress = []corev1.LoadBalancerIngress{want}
+		if _, err := p.Client.CoreV1().Services(s.Namespace).UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil && ctx.Err() == nil {
+			p.log().Warn("service proxy: setting the load balancer status", "service", s.Namespace+"/"+s.Name, "err", err)
+		}
+	}()
 }
