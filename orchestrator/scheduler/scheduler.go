@@ -49,7 +49,20 @@ type Scheduler struct {
 	// waiting are Pods found unschedulable, retried when the cluster
 	// changes.
 	waiting map[string]bool
+	// snap is the view the last decision was made on, with every Pod
+	// assumed since added to it; nil when the cluster changed in a way
+	// the scheduler did not cause, so that the next decision rebuilds it.
+	snap *Snapshot
+	// binds limits the bindings in flight: a decision does not wait for
+	// its binding (as kube-scheduler binds in the background), so the
+	// store's group commit takes many bindings in one write.
+	binds chan struct{}
+	// inflight counts the bindings and events still being written.
+	inflight sync.WaitGroup
 }
+
+// maxBinds is how many bindings may be in flight at once.
+const maxBinds = 32
 
 // New returns a scheduler working through client.
 func New(client kubernetes.Interface, opts Options) *Scheduler {
@@ -68,7 +81,38 @@ func New(client kubernetes.Interface, opts Options) *Scheduler {
 		queue:   workqueue.NewTypedRateLimitingQueue(workqueue.DefaultTypedControllerRateLimiter[string]()),
 		assumed: map[string]*corev1.Pod{},
 		waiting: map[string]bool{},
+		binds:   make(chan struct{}, maxBinds),
 	}
+}
+
+// invalidate drops the cached view: the next decision reads the caches
+// again.
+func (s *Scheduler) invalidate() {
+	s.mu.Lock()
+	s.snap = nil
+	s.mu.Unlock()
+}
+
+// changesView tells whether a Pod event changes what decisions see: a
+// Pod bound to a node appeared, went, or changed, unless it is the echo
+// of a binding this scheduler made (already in its view).
+func (s *Scheduler) changesView(old, cur *corev1.Pod) bool {
+	if (old == nil || old.Spec.NodeName == "") && (cur == nil || cur.Spec.NodeName == "") {
+		return false // pending Pods are not in the view
+	}
+	if cur != nil && cur.Spec.NodeName != "" && (old == nil || old.Spec.NodeName == "") {
+		s.mu.Lock()
+		a, ok := s.assumed[key(cur)]
+		s.mu.Unlock()
+		if ok && a.Spec.NodeName == cur.Spec.NodeName {
+			return false
+		}
+	}
+	if old != nil && cur != nil && old.Spec.NodeName == cur.Spec.NodeName && old.Status.Phase == cur.Status.Phase &&
+		labels.Equals(old.Labels, cur.Labels) && old.DeletionTimestamp.Equal(cur.DeletionTimestamp) {
+		return false // a status update of a bound Pod (ready, restarts)
+	}
+	return true
 }
 
 func key(p *corev1.Pod) string { return p.Namespace + "/" + p.Name }
@@ -86,14 +130,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	s.pods, s.nodes = podInf.Lister(), nodeInf.Lister()
 	_, err := podInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
-			if p, ok := obj.(*corev1.Pod); ok && ours(p) {
-				s.queue.Add(key(p))
-			}
-		},
-		UpdateFunc: func(_, obj any) {
 			p, ok := obj.(*corev1.Pod)
 			if !ok {
 				return
+			}
+			if s.changesView(nil, p) {
+				s.invalidate()
+			}
+			if ours(p) {
+				s.queue.Add(key(p))
+			}
+		},
+		UpdateFunc: func(oldObj, obj any) {
+			p, ok := obj.(*corev1.Pod)
+			if !ok {
+				return
+			}
+			old, _ := oldObj.(*corev1.Pod)
+			if s.changesView(old, p) {
+				s.invalidate()
 			}
 			if ours(p) {
 				s.queue.Add(key(p))
@@ -103,14 +158,24 @@ func (s *Scheduler) Run(ctx context.Context) error {
 			delete(s.assumed, key(p)) // the cache has it bound now
 			s.mu.Unlock()
 		},
-		DeleteFunc: func(any) { s.retryWaiting() },
+		DeleteFunc: func(any) {
+			s.invalidate()
+			s.retryWaiting()
+		},
 	})
 	if err != nil {
 		return err
 	}
 	_, err = nodeInf.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    func(any) { s.retryWaiting() },
-		UpdateFunc: func(any, any) { s.retryWaiting() },
+		AddFunc: func(any) {
+			s.invalidate()
+			s.retryWaiting()
+		},
+		UpdateFunc: func(any, any) {
+			s.invalidate()
+			s.retryWaiting()
+		},
+		DeleteFunc: func(any) { s.invalidate() },
 	})
 	if err != nil {
 		return err
@@ -124,6 +189,7 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	}()
 	for s.next(ctx) {
 	}
+	s.inflight.Wait()
 	factory.Shutdown()
 	return nil
 }
@@ -157,6 +223,18 @@ func (s *Scheduler) next(ctx context.Context) bool {
 // snapshot builds the decision's view: every node with the Pods bound to
 // it, the assumed ones included.
 func (s *Scheduler) snapshot() (*Snapshot, error) {
+	s.mu.Lock()
+	snap := s.snap
+	s.mu.Unlock()
+	if snap != nil {
+		return snap, nil
+	}
+	return s.buildSnapshot()
+}
+
+// buildSnapshot reads the view from the informers' caches and the
+// assumed Pods, and keeps it for the decisions that follow.
+func (s *Scheduler) buildSnapshot() (*Snapshot, error) {
 	nodes, err := s.nodes.List(labels.Everything())
 	if err != nil {
 		return nil, err
@@ -186,7 +264,37 @@ func (s *Scheduler) snapshot() (*Snapshot, error) {
 	for _, n := range nodes {
 		snap.Nodes = append(snap.Nodes, NewNodeInfo(n, byNode[n.Name]...))
 	}
+	s.mu.Lock()
+	s.snap = snap
+	s.mu.Unlock()
 	return snap, nil
+}
+
+// assume records pod as bound to node, in the assumed Pods and in the
+// cached view (when it is still the one decided on).
+func (s *Scheduler) assume(snap *Snapshot, pod *corev1.Pod, node string) {
+	assumed := pod.DeepCopy()
+	assumed.Spec.NodeName = node
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.assumed[key(pod)] = assumed
+	if s.snap != snap {
+		return // rebuilt or dropped since: the next build adds assumed Pods
+	}
+	for _, ni := range snap.Nodes {
+		if ni.Node.Name == node {
+			ni.AddPod(assumed)
+			return
+		}
+	}
+}
+
+// forget drops an assumed Pod whose binding failed.
+func (s *Scheduler) forget(pod *corev1.Pod) {
+	s.mu.Lock()
+	delete(s.assumed, key(pod))
+	s.snap = nil
+	s.mu.Unlock()
 }
 
 func (s *Scheduler) scheduleOne(ctx context.Context, k string) error {
@@ -216,24 +324,47 @@ func (s *Scheduler) scheduleOne(ctx context.Context, k string) error {
 	if err != nil {
 		return s.unschedulable(ctx, pod, err)
 	}
-	err = s.client.CoreV1().Pods(ns).Bind(ctx, &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: ns, UID: pod.UID},
+	// The next decision counts this Pod on its node at once; the binding
+	// is written in the background.
+	s.assume(snap, pod, node)
+	select {
+	case s.binds <- struct{}{}:
+	case <-ctx.Done():
+		s.forget(pod)
+		return ctx.Err()
+	}
+	s.inflight.Add(1)
+	go func() {
+		defer s.inflight.Done()
+		defer func() { <-s.binds }()
+		s.bind(ctx, pod, node)
+	}()
+	return nil
+}
+
+// bind writes pod's binding to node and its Scheduled Event. A failed
+// binding forgets the assumption and retries the Pod later.
+func (s *Scheduler) bind(ctx context.Context, pod *corev1.Pod, node string) {
+	k := key(pod)
+	err := s.client.CoreV1().Pods(pod.Namespace).Bind(ctx, &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Name: pod.Name, Namespace: pod.Namespace, UID: pod.UID},
 		Target:     corev1.ObjectReference{Kind: "Node", Name: node},
 	}, metav1.CreateOptions{})
 	if apierrors.IsConflict(err) || apierrors.IsNotFound(err) {
-		return nil // bound by someone else, or gone
+		// Bound by someone else, or gone: the caches will tell.
+		s.forget(pod)
+		return
 	}
 	if err != nil {
-		return fmt.Errorf("binding %s to %s: %w", k, node, err)
+		s.forget(pod)
+		if ctx.Err() == nil {
+			s.log.Warn("binding", "pod", k, "node", node, "err", err)
+			s.queue.AddRateLimited(k)
+		}
+		return
 	}
-	assumed := pod.DeepCopy()
-	assumed.Spec.NodeName = node
-	s.mu.Lock()
-	s.assumed[k] = assumed
-	s.mu.Unlock()
 	s.event(ctx, pod, corev1.EventTypeNormal, "Scheduled", fmt.Sprintf("Successfully assigned %s to %s", k, node))
 	s.log.Debug("bound", "pod", k, "node", node)
-	return nil
 }
 
 // unschedulable records why a Pod cannot be placed: PodScheduled=False
