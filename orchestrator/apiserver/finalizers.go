@@ -65,9 +65,10 @@ func specFinalizers(o object) []string {
 func deleting(o object) bool { return str(o, "metadata", "deletionTimestamp") != "" }
 
 // finalized reports whether an object being deleted has nothing left to
-// wait for and may be removed.
+// wait for and may be removed: no finalizers, and no grace period (a Pod
+// being deleted gracefully waits for its node agent).
 func finalized(res *Resource, o object) bool {
-	if !deleting(o) || len(finalizers(o)) > 0 {
+	if !deleting(o) || len(finalizers(o)) > 0 || num(o, "metadata", "deletionGracePeriodSeconds") > 0 {
 		return false
 	}
 	return !isNamespaces(res) || len(specFinalizers(o)) == 0
@@ -133,6 +134,11 @@ func checkDeleteOptions(opts *metav1.DeleteOptions) error {
 func (s *Server) beginDelete(ctx context.Context, res *Resource, cur object, kv store.KV, opts *metav1.DeleteOptions, dryRun bool) (pending bool, out object, err error) {
 	if err := checkDeleteOptions(opts); err != nil {
 		return true, nil, err
+	}
+	if isPods(res) {
+		if handled, pending, out, err := s.beginPodDelete(ctx, res, cur, kv, opts, dryRun); handled {
+			return pending, out, err
+		}
 	}
 	next := deepCopy(cur)
 	fs := gcFinalizers(cur, opts)

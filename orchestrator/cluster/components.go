@@ -113,6 +113,8 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		drv, why, err := runtime.NewDriver(rt, nodeDir, nlog)
 		if err != nil {
 			nlog.Warn("no container runtime: Pods bound to this node will not run", "err", err)
+			// Nothing runs there to stop: deleted Pods go at once.
+			run(name+"-pods", (&node.Finisher{Node: name, Client: cs, Log: nlog}).Run)
 			continue
 		}
 		nlog.Info("container runtime", "driver", drv.Name(), "reason", why)

@@ -249,6 +249,11 @@ func (a *Agent) heartbeatStatus(ctx context.Context) error {
 			if old.Type == fresh[i].Type && old.Status == fresh[i].Status {
 				fresh[i].LastTransitionTime = old.LastTransitionTime
 			}
+			// Memory pressure is the eviction manager's to clear.
+			if old.Type == corev1.NodeMemoryPressure && fresh[i].Type == old.Type && old.Status == corev1.ConditionTrue {
+				fresh[i] = old
+				fresh[i].LastHeartbeatTime = now
+			}
 		}
 	}
 	cur.Status.Conditions = fresh

@@ -94,11 +94,13 @@ func TestNodeHeartbeatAndLifecycle(t *testing.T) {
 		return s == corev1.ConditionUnknown && hasTaint(taints, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}) &&
 			hasTaint(taints, corev1.Taint{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoSchedule})
 	})
+	// Evicted: deleted gracefully, so Terminating until its node's agent
+	// (gone here) completes the deletion, as in Kubernetes.
 	waitFor(t, ctx, "the intolerant pod evicted", func() bool {
-		_, err := cs.CoreV1().Pods("default").Get(ctx, "goes", metav1.GetOptions{})
-		return err != nil
+		p, err := cs.CoreV1().Pods("default").Get(ctx, "goes", metav1.GetOptions{})
+		return err != nil || p.DeletionTimestamp != nil
 	})
-	if _, err := cs.CoreV1().Pods("default").Get(ctx, "stays", metav1.GetOptions{}); err != nil {
+	if p, err := cs.CoreV1().Pods("default").Get(ctx, "stays", metav1.GetOptions{}); err != nil || p.DeletionTimestamp != nil {
 		t.Errorf("the tolerant pod was evicted: %v", err)
 	}
 	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(ctx) }()

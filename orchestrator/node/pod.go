@@ -37,6 +37,9 @@ type ctr struct {
 	backoff  time.Duration
 	// kill asks the supervisor to stop the running container (liveness).
 	kill chan struct{}
+	// hookFailed is why the running container was killed after its
+	// postStart hook failed, for its terminated state's message.
+	hookFailed string
 }
 
 // podWorker runs one Pod from start to deletion.
@@ -53,12 +56,19 @@ type podWorker struct {
 	startTime metav1.Time
 	phase     corev1.PodPhase
 	message   string
+	// reason is the Pod's status reason (Evicted); evicted says the
+	// agent stopped it for memory pressure, leaving the Pod Failed.
+	reason  string
+	evicted bool
 
 	stopOnce sync.Once
 	stopCh   chan struct{}
 	deleted  bool
-	done     chan struct{}
-	dirty    chan struct{}
+	// grace is the deletion's grace period (deletionGracePeriodSeconds),
+	// nil for the Pod's own terminationGracePeriodSeconds.
+	grace *int64
+	done  chan struct{}
+	dirty chan struct{}
 }
 
 func newPodWorker(r *PodRunner, p *corev1.Pod) *podWorker {
@@ -85,11 +95,16 @@ func newPodWorker(r *PodRunner, p *corev1.Pod) *podWorker {
 }
 
 // stop ends the Pod's containers; deleted says the Pod is gone or being
-// deleted, so its files go too.
-func (w *podWorker) stop(deleted bool) {
+// deleted, so its files go too, and grace (when not nil) is the grace
+// period the deletion gave.
+func (w *podWorker) stop(deleted bool, grace *int64) {
 	w.stopOnce.Do(func() {
 		w.mu.Lock()
 		w.deleted = deleted
+		if grace != nil {
+			g := *grace
+			w.grace = &g
+		}
 		w.mu.Unlock()
 		close(w.stopCh)
 	})
@@ -404,6 +419,7 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 	w.markDirty()
 	w.event(ctx, corev1.EventTypeNormal, "Created", "Created container: "+c.spec.Name)
 	w.event(ctx, corev1.EventTypeNormal, "Started", "Started container "+c.spec.Name)
+	w.postStart(ctx, c)
 	if onStart != nil {
 		onStart()
 	}
@@ -420,8 +436,9 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 	w.mu.Lock()
 	c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
 		ExitCode: int32(st.Code), Signal: int32(st.Signal), Reason: reason, StartedAt: startedAt,
-		FinishedAt: metav1.NewTime(w.r.now()), ContainerID: "runc://" + c.id,
+		FinishedAt: metav1.NewTime(w.r.now()), ContainerID: w.r.Runtime.Name() + "://" + c.id, Message: c.hookFailed,
 	}}
+	c.hookFailed = ""
 	c.ready = false
 	w.mu.Unlock()
 	w.markDirty()
@@ -506,6 +523,8 @@ func (w *podWorker) containerSpec(ctx context.Context, c *ctr) (runtime.Containe
 	return runtime.ContainerSpec{
 		Rootfs: c.rootfs, Args: args, Env: env, Cwd: cwd, UID: uid, GID: gid,
 		Hostname: w.pod.Name, Mounts: mounts, NetNS: netns, Resources: res,
+		// Without a cluster network, Pods are on the host's (host-network mode).
+		HostNetwork: w.r.Network == nil,
 	}, nil
 }
 
@@ -531,13 +550,24 @@ func (w *podWorker) pullSecrets(ctx context.Context) [][]byte {
 	return out
 }
 
-// terminate stops the running containers: SIGTERM, the grace period,
-// then SIGKILL.
+// terminate stops the running containers as the kubelet does: each
+// container's preStop hook, then SIGTERM, then SIGKILL once the grace
+// period (the deletion's, else the Pod's terminationGracePeriodSeconds)
+// has passed since termination began. As the kubelet's, the grace period
+// is at least two seconds (a forced delete's 0 too), and a preStop hook
+// that used it up leaves the container two more seconds.
 func (w *podWorker) terminate(ctx context.Context) {
 	grace := 30 * time.Second
 	if g := w.pod.Spec.TerminationGracePeriodSeconds; g != nil {
 		grace = time.Duration(*g) * time.Second
 	}
+	w.mu.Lock()
+	if w.grace != nil {
+		grace = time.Duration(*w.grace) * time.Second
+	}
+	w.mu.Unlock()
+	grace = max(grace, minPreStopGrace)
+	deadline := w.r.now().Add(grace)
 	var wg sync.WaitGroup
 	for _, c := range w.ctrs {
 		w.mu.Lock()
@@ -550,8 +580,13 @@ func (w *podWorker) terminate(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			w.event(ctx, corev1.EventTypeNormal, "Killing", "Stopping container "+c.spec.Name)
+			left := grace
+			if hook(&c.spec, false) != nil {
+				w.preStop(ctx, c, deadline)
+				left = max(deadline.Sub(w.r.now()), minPreStopGrace)
+			}
 			_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGTERM)
-			wctx, cancel := context.WithTimeout(ctx, grace)
+			wctx, cancel := context.WithTimeout(ctx, left)
 			defer cancel()
 			if _, err := w.r.Runtime.Wait(wctx, c.id); err != nil {
 				_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGKILL)
@@ -577,6 +612,17 @@ func (w *podWorker) cleanup(ctx context.Context) {
 	}
 	if deleted {
 		_ = os.RemoveAll(w.r.podDir(w.pod))
+		w.mu.Lock()
+		evicted := w.evicted
+		w.mu.Unlock()
+		if evicted {
+			// The Pod stays, Failed: its last status is written now.
+			if err := w.writeStatus(ctx); err != nil {
+				w.r.log().Warn("writing an evicted pod's status", "pod", w.key(), "err", err)
+			}
+			return
+		}
+		w.r.finishDeletion(ctx, w.pod)
 		return
 	}
 	// The agent is stopping: the Pod stays, its containers stopped.

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/types"
@@ -51,6 +52,9 @@ type PodRunner struct {
 	// BackoffBase is the first crash back-off; 0 means 10 s (tests set
 	// less). It doubles to 5 minutes, as the kubelet's.
 	BackoffBase time.Duration
+	// Eviction evicts Pods when the node runs low on memory; nil never
+	// evicts.
+	Eviction *Eviction
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
@@ -99,7 +103,10 @@ func (r *PodRunner) Run(ctx context.Context) error {
 				obj = d.Obj
 			}
 			if p, ok := obj.(*corev1.Pod); ok {
-				r.stopWorker(p.UID, true)
+				// Removed without waiting for us (a forced delete): stop
+				// it with the shortest grace period.
+				zero := int64(0)
+				r.stopWorker(p.UID, true, &zero)
 			}
 		},
 	})
@@ -107,6 +114,9 @@ func (r *PodRunner) Run(ctx context.Context) error {
 		return err
 	}
 	factory.Start(ctx.Done())
+	if r.Eviction != nil {
+		go r.runEviction(ctx)
+	}
 	<-ctx.Done()
 	factory.Shutdown()
 	r.mu.Lock()
@@ -116,7 +126,7 @@ func (r *PodRunner) Run(ctx context.Context) error {
 	}
 	r.mu.Unlock()
 	for _, w := range ws {
-		w.stop(false)
+		w.stop(false, nil)
 	}
 	for _, w := range ws {
 		<-w.done
@@ -141,17 +151,45 @@ func (r *PodRunner) sync(ctx context.Context, obj any) {
 		return
 	}
 	r.mu.Unlock()
-	if exists && p.DeletionTimestamp != nil {
-		w.stop(true)
+	switch {
+	case exists && p.DeletionTimestamp != nil:
+		w.stop(true, p.DeletionGracePeriodSeconds)
+	case !exists && p.DeletionTimestamp != nil:
+		// Being deleted with nothing running here (it never started, or
+		// an earlier run of the agent left it): its files go and its
+		// deletion is complete.
+		go func() {
+			_ = os.RemoveAll(r.podDir(p))
+			if r.Network != nil && p.Status.PodIP != "" {
+				_ = r.Network.Teardown(ctx, string(p.UID), p.Status.PodIP)
+			}
+			r.finishDeletion(ctx, p)
+		}()
 	}
 }
 
-func (r *PodRunner) stopWorker(uid types.UID, deleted bool) {
+func (r *PodRunner) stopWorker(uid types.UID, deleted bool, grace *int64) {
 	r.mu.Lock()
 	w := r.workers[uid]
 	r.mu.Unlock()
 	if w != nil {
-		w.stop(deleted)
+		w.stop(deleted, grace)
+	}
+}
+
+// finishDeletion completes the graceful deletion of a Pod whose
+// containers have stopped, as the kubelet does: a delete with a grace
+// period of 0, for this Pod only (its uid).
+func (r *PodRunner) finishDeletion(ctx context.Context, p *corev1.Pod) {
+	finishDeletion(context.WithoutCancel(ctx), r.Client, p, r.log())
+}
+
+func finishDeletion(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, log *slog.Logger) {
+	zero := int64(0)
+	uid := p.UID
+	err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		log.Warn("completing the pod's deletion", "pod", p.Namespace+"/"+p.Name, "err", err)
 	}
 }
 

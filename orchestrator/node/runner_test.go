@@ -75,9 +75,18 @@ var testNetwork = &Network{NS: "pkg-test-net", Bridge: "pkgt0", CIDR: "10.250.0.
 type runnerEnv struct {
 	cs  kubernetes.Interface
 	dir string
+	// kubeconfig points the real kubectl at the test's API server.
+	kubeconfig string
 }
 
 func newRunnerEnv(t *testing.T) (*runnerEnv, context.Context) {
+	t.Helper()
+	return newRunnerEnvWith(t, nil)
+}
+
+// newRunnerEnvWith is newRunnerEnv with a hook that adjusts the runner
+// before it runs.
+func newRunnerEnvWith(t *testing.T, configure func(*PodRunner)) (*runnerEnv, context.Context) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("runs containers with runc")
@@ -102,6 +111,9 @@ func newRunnerEnv(t *testing.T) (*runnerEnv, context.Context) {
 		Network:     testNetwork,
 		BackoffBase: 200 * time.Millisecond,
 	}
+	if configure != nil {
+		configure(r)
+	}
 	done := make(chan struct{})
 	rctx, stop := context.WithCancel(ctx)
 	go func() { _ = r.Run(rctx); close(done) }()
@@ -114,7 +126,7 @@ func newRunnerEnv(t *testing.T) (*runnerEnv, context.Context) {
 		testNetwork.ready = false
 		testNetwork.mu.Unlock()
 	})
-	return &runnerEnv{cs: cs, dir: dir}, ctx
+	return &runnerEnv{cs: cs, dir: dir, kubeconfig: tc.Kubeconfig}, ctx
 }
 
 func (e *runnerEnv) pod(t *testing.T, ctx context.Context, name string) *corev1.Pod {

@@ -52,6 +52,7 @@ func (w *podWorker) status(old corev1.PodStatus) corev1.PodStatus {
 		StartTime: &w.startTime,
 		QOSClass:  qosClass(w.pod),
 		Message:   w.message,
+		Reason:    w.reason,
 	}
 	if w.podIP != "" {
 		st.PodIP = w.podIP
@@ -65,7 +66,7 @@ func (w *podWorker) status(old corev1.PodStatus) corev1.PodStatus {
 			Ready: c.ready,
 		}
 		if c.state.Running != nil || c.state.Terminated != nil {
-			cs.ContainerID = "runc://" + c.id
+			cs.ContainerID = w.r.Runtime.Name() + "://" + c.id
 		}
 		started := c.started && c.state.Running != nil
 		cs.Started = &started
@@ -108,6 +109,11 @@ func (w *podWorker) status(old corev1.PodStatus) corev1.PodStatus {
 		cond(corev1.PodReady, ready, "ContainersNotReady"),
 		cond(corev1.ContainersReady, ready, "ContainersNotReady"),
 		cond(corev1.PodScheduled, true, ""),
+	}
+	if w.evicted {
+		c := cond(corev1.DisruptionTarget, true, "")
+		c.Reason, c.Message = "TerminationByKubelet", w.message
+		st.Conditions = append(st.Conditions, c)
 	}
 	return st
 }

@@ -12,7 +12,9 @@
 //	                           unless -unhealthy, /crash exits 1
 //	testapp -cat FILE          print a file and exit
 //	testapp -get URL -n 10     GET a URL n times, print each body, exit 1 on any failure
-//	testapp -append FILE ...   first append "HOSTNAME\n" to FILE (a volume's memory of starts)
+//	testapp -append FILE ...   first append "HOSTNAME\n" (or -note's text) to FILE, then
+//	                           "GET /path" for each HTTP request and "terminated" on SIGTERM
+//	testapp -ignore-term ...   ignore SIGTERM (only SIGKILL stops it)
 package main
 
 import (
@@ -40,19 +42,17 @@ func main() {
 	cat := flag.String("cat", "", "print this file and exit")
 	get := flag.String("get", "", "GET this URL and print the body")
 	n := flag.Int("n", 1, "how many times to GET")
-	appendTo := flag.String("append", "", "append the hostname and a newline to this file first")
+	appendTo := flag.String("append", "", "append the hostname (or -note) to this file first, then requests and SIGTERM")
+	noteText := flag.String("note", "", "what -append writes first instead of the hostname")
+	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
 	flag.Parse()
 
 	if *appendTo != "" {
-		host, _ := os.Hostname()
-		f, err := os.OpenFile(*appendTo, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-		if err == nil {
-			_, err = fmt.Fprintln(f, host)
-			if cerr := f.Close(); err == nil {
-				err = cerr
-			}
+		text := *noteText
+		if text == "" {
+			text, _ = os.Hostname()
 		}
-		if err != nil {
+		if err := note(*appendTo, text); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}
@@ -120,7 +120,10 @@ func main() {
 	}
 	if *listen != "" {
 		mux := http.NewServeMux()
-		mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
+		mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+			if *appendTo != "" {
+				_ = note(*appendTo, r.Method+" "+r.URL.Path)
+			}
 			host, _ := os.Hostname()
 			fmt.Fprintf(w, "hello from %s\n", host)
 		})
@@ -143,6 +146,9 @@ func main() {
 	// Exit 0 on SIGTERM, as a well-behaved server does.
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
+	if *ignoreTerm {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	wait := *sleep
 	if wait == 0 && *listen == "" && *eat == 0 && *burnMilli == 0 {
 		return
@@ -153,6 +159,9 @@ func main() {
 	select {
 	case <-term:
 		fmt.Println("terminated")
+		if *appendTo != "" {
+			_ = note(*appendTo, "terminated")
+		}
 	case <-time.After(wait):
 	}
 	_ = hog
@@ -193,4 +202,17 @@ func burn(milli int, d time.Duration) {
 			}
 		}()
 	}
+}
+
+// note appends a line to file.
+func note(file, line string) error {
+	f, err := os.OpenFile(file, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = fmt.Fprintln(f, line)
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
 }
