@@ -18,6 +18,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/validation/field"
 	autoscalinglisters "k8s.io/client-go/listers/autoscaling/v2"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
@@ -170,6 +171,14 @@ func (c *hpaController) sync(ctx context.Context, key string) error {
 // reconcile computes and applies the desired replica count, filling st.
 func (c *hpaController) reconcile(ctx context.Context, key string, hpa *autoscalingv2.HorizontalPodAutoscaler, st *autoscalingv2.HorizontalPodAutoscalerStatus) error {
 	now := c.env.now()
+	if errs := ValidateHPA(&hpa.Spec, field.NewPath("spec")); len(errs) > 0 {
+		// kube-apiserver would have refused it; here it is left alone,
+		// saying why, until it is fixed.
+		err := invalidHPAError(hpa, errs)
+		c.rec.Event(hpa, corev1.EventTypeWarning, "InvalidSpec", err.Error())
+		setHPACondition(st, autoscalingv2.ScalingActive, corev1.ConditionFalse, "InvalidSpec", err.Error(), now)
+		return err
+	}
 	ref := hpa.Spec.ScaleTargetRef
 	reference := fmt.Sprintf("%s/%s", ref.Kind, ref.Name)
 	scale, path, err := c.getScale(ctx, hpa.Namespace, ref)

@@ -240,7 +240,9 @@ func TestHPAReportsProblems(t *testing.T) {
 	external.Spec.ScaleTargetRef.Name = "norequests"
 	external.Spec.Metrics = []autoscalingv2.MetricSpec{{Type: autoscalingv2.ExternalMetricSourceType, External: &autoscalingv2.ExternalMetricSource{
 		Metric: autoscalingv2.MetricIdentifier{Name: "queue"}, Target: autoscalingv2.MetricTarget{Type: autoscalingv2.ValueMetricType, Value: resource.NewQuantity(1, resource.DecimalSI)}}}}
-	for _, h := range []*autoscalingv2.HorizontalPodAutoscaler{cpuHPA("missing", 1, 3, 50, 0), cpuHPA("norequests", 1, 3, 50, 0), external} {
+	swing := cpuHPA("swing", 3, 2, 50, 0)
+	swing.Spec.ScaleTargetRef.Name = "norequests"
+	for _, h := range []*autoscalingv2.HorizontalPodAutoscaler{cpuHPA("missing", 1, 3, 50, 0), cpuHPA("norequests", 1, 3, 50, 0), external, swing} {
 		if _, err := client.AutoscalingV2().HorizontalPodAutoscalers(ns).Create(ctx, h, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -249,6 +251,7 @@ func TestHPAReportsProblems(t *testing.T) {
 		{"missing", "AbleToScale=False/FailedGetScale", `FailedGetScale: deployment "missing" not found`},
 		{"norequests", "ScalingActive=False/FailedGetResourceMetric", "FailedGetResourceMetric: failed to get cpu utilization: missing request for cpu in container app of Pod norequests-"},
 		{"external", "ScalingActive=False/FailedGetExternalMetric", "FailedComputeMetricsReplicas: invalid metrics (1 invalid out of 1), first error is: unable to get external metric"},
+		{"swing", "ScalingActive=False/InvalidSpec", "InvalidSpec: HorizontalPodAutoscaler.autoscaling \"swing\" is invalid: spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"},
 	} {
 		eventually(t, 10*time.Second, tc.hpa+" reported", func() (bool, error) {
 			h, err := client.AutoscalingV2().HorizontalPodAutoscalers(ns).Get(ctx, tc.hpa, metav1.GetOptions{})
@@ -260,6 +263,9 @@ func TestHPAReportsProblems(t *testing.T) {
 			events := strings.Join(eventsFor(t, client, ns, tc.hpa), "\n")
 			return got == want && strings.Contains(events, tc.event), fmt.Errorf("condition %s, events:\n%s", got, events)
 		})
+	}
+	if d := getDeploy(t, client, ns, "norequests"); *d.Spec.Replicas != 1 {
+		t.Errorf("the invalid autoscaler scaled its target to %d", *d.Spec.Replicas)
 	}
 }
 
