@@ -149,6 +149,10 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv st
 				Name: "pods/binding", Namespaced: true, Kind: "Binding", Verbs: []string{"create"},
 			}, metav1.APIResource{
 				Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"},
+			}, metav1.APIResource{
+				Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"},
+			}, metav1.APIResource{
+				Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"},
 			})
 		}
 		if res.Scale {
@@ -212,6 +216,10 @@ func discoveryResource(res *Resource) apidiscoveryv2.APIResourceDiscovery {
 			Subresource: "binding", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "Binding"}, Verbs: []string{"create"},
 		}, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource: "log", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Verbs: []string{"get"},
+		}, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: "exec", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "PodExecOptions"}, Verbs: []string{"create", "get"},
+		}, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: "portforward", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}, Verbs: []string{"create", "get"},
 		})
 	}
 	if res.Scale {
