@@ -135,6 +135,13 @@ func TestPodsRunOnTheBuiltinRuntime(t *testing.T) {
 		t.Errorf("the sidecar's GET of localhost:8080: %d, %v, %q", code, err, out.String())
 	}
 
+	// kubectl exec's path, with standard input.
+	var ex strings.Builder
+	code, err := ExecInPod(ctx, dir, p, "side", runtime.ExecOptions{Args: []string{"/testapp", "-cat", "/dev/stdin"}, Stdin: strings.NewReader("typed\n"), Stdout: &ex})
+	if err != nil || code != 0 || ex.String() != "typed\n" {
+		t.Errorf("ExecInPod: %d, %v, %q", code, err, ex.String())
+	}
+
 	waitPod(t, ctx, e, "hog", "hog OOMKilled", func(p *corev1.Pod) bool {
 		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Terminated == nil {
 			return false
