@@ -20,21 +20,37 @@ import (
 // lines, at most some bytes; and, with Follow, what the container writes
 // next, until ctx ends or the container is restarted.
 func OpenLogs(ctx context.Context, dir string, pod *corev1.Pod, opts corev1.PodLogOptions) (io.ReadCloser, error) {
-	restarts := int32(-1)
+	var st *corev1.ContainerStatus
 	for _, s := range append(append([]corev1.ContainerStatus(nil), pod.Status.InitContainerStatuses...), pod.Status.ContainerStatuses...) {
 		if s.Name == opts.Container {
-			restarts = s.RestartCount
+			st = &s
 		}
 	}
-	if restarts < 0 {
+	if st == nil {
 		return nil, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: ContainerCreating", opts.Container, pod.Name))
 	}
-	if opts.Previous {
-		if restarts == 0 {
+	// Run N of a container logs to file N, and RestartCount is the number
+	// of the run started last: while the container waits (a crash loop's
+	// back-off) that run has ended and is the one LastTerminationState
+	// describes; while it runs or has ended for good, the one before it is.
+	restarts := st.RestartCount
+	current := st.State.Running != nil || st.State.Terminated != nil
+	ended := st.LastTerminationState.Terminated != nil
+	switch {
+	case opts.Previous:
+		if !ended {
 			return nil, apierrors.NewBadRequest(fmt.Sprintf("previous terminated container %q in pod %q not found", opts.Container, pod.Name))
 		}
-		restarts--
+		if current {
+			restarts--
+		}
 		opts.Follow = false
+	case !current && !ended:
+		reason := "ContainerCreating"
+		if st.State.Waiting != nil && st.State.Waiting.Reason != "" {
+			reason = st.State.Waiting.Reason
+		}
+		return nil, apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: %s", opts.Container, pod.Name, reason))
 	}
 	path := LogPath(dir, pod.UID, opts.Container, restarts)
 	f, err := os.Open(path)

@@ -22,7 +22,8 @@ func TestOpenLogs(t *testing.T) {
 	dir := t.TempDir()
 	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "p", UID: "u1"},
 		Status: corev1.PodStatus{ContainerStatuses: []corev1.ContainerStatus{{Name: "c", RestartCount: 1,
-			State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}}}}}
+			State:                corev1.ContainerState{Running: &corev1.ContainerStateRunning{}},
+			LastTerminationState: corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{ExitCode: 3}}}}}}
 	clock := time.Date(2026, 11, 27, 4, 0, 0, 0, time.UTC)
 	write := func(run int32, text string) *os.File {
 		p := LogPath(dir, "u1", "c", run)
@@ -95,8 +96,28 @@ func TestOpenLogs(t *testing.T) {
 		}
 	}
 	rc.Close()
-	pod.Status.ContainerStatuses[0].RestartCount = 0
+
+	// In a crash loop's back-off the run that just ended is the one
+	// LastTerminationState describes: kubectl logs and logs --previous
+	// both show it.
+	st := &pod.Status.ContainerStatuses[0]
+	st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "CrashLoopBackOff"}}
+	if got := read(corev1.PodLogOptions{Previous: true}); got != "new one\nnew two\nnew three\nlater\n" {
+		t.Errorf("--previous in back-off: %q", got)
+	}
+	if got := read(corev1.PodLogOptions{}); got != "new one\nnew two\nnew three\nlater\n" {
+		t.Errorf("logs in back-off: %q", got)
+	}
+
+	// A first run: nothing before it.
+	st.RestartCount, st.LastTerminationState = 0, corev1.ContainerState{}
+	st.State = corev1.ContainerState{Running: &corev1.ContainerStateRunning{}}
 	if _, err := OpenLogs(context.Background(), dir, pod, corev1.PodLogOptions{Container: "c", Previous: true}); err == nil || !strings.Contains(err.Error(), "previous terminated container") {
 		t.Errorf("--previous of a first run: %v", err)
+	}
+	// Waiting to start for the first time: why, as the kubelet says it.
+	st.State = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "ImagePullBackOff"}}
+	if _, err := OpenLogs(context.Background(), dir, pod, corev1.PodLogOptions{Container: "c"}); err == nil || !strings.Contains(err.Error(), "is waiting to start: ImagePullBackOff") {
+		t.Errorf("logs of a container never started: %v", err)
 	}
 }
