@@ -118,7 +118,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 			continue
 		}
 		nlog.Info("container runtime", "driver", drv.Name(), "reason", why)
-		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog}
+		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog, Eviction: &node.Eviction{NodeMemory: mem.Value()}}
 		run(name+"-pods", r.Run)
 		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)
 	}
