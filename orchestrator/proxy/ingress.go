@@ -55,7 +55,8 @@ type Ingress struct {
 	secrets   corelisters.SecretLister
 	next      atomic.Uint64
 	table     atomic.Pointer[routeTable]
-	proxy     *httputil.ReverseProxy
+	proxy     *httputil.ReverseProxy // upgrades (websockets) and the rest forwarder leaves
+	fwd       *forwarder
 	fallback  *tls.Certificate // served for TLS hosts without a usable Secret
 	events    *recorder
 	kick      chan struct{}
@@ -87,6 +88,7 @@ func (g *Ingress) Run(ctx context.Context) error {
 	}
 	g.fallback = cert
 	g.proxy = g.newReverseProxy()
+	g.fwd = &forwarder{dial: g.Net.DialContext, bufs: g.proxy.BufferPool.(*bufferPool)}
 	g.table.Store(&routeTable{})
 	f := informers.NewSharedInformerFactory(g.Client, 0)
 	ings := f.Networking().V1().Ingresses()
@@ -254,8 +256,14 @@ func (g *Ingress) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "503 Service Unavailable: "+be.err, http.StatusServiceUnavailable)
 		return
 	}
-	addr := be.addrs[int(g.next.Add(1)%uint64(len(be.addrs)))]
-	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, target{addr: addr, rewrite: be.rewrite})))
+	t := target{addr: be.addrs[int(g.next.Add(1)%uint64(len(be.addrs)))], rewrite: be.rewrite}
+	if canForward(r) {
+		if err := g.fwd.forward(w, r, t); err != nil {
+			http.Error(w, "502 Bad Gateway: "+err.Error(), http.StatusBadGateway)
+		}
+		return
+	}
+	g.proxy.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), targetKey{}, t)))
 }
 
 // targetKey carries a request's chosen endpoint to the reverse proxy.
