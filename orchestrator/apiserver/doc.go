@@ -100,5 +100,11 @@
 //
 // Server is an http.Handler. Listening, TLS and authentication are the
 // caller's: Config.Middleware wraps the handler, which is where a token
-// check belongs.
+// check belongs. What a node holds reaches the API through functions in
+// Config, so that this package knows nothing of nodes: Config.PodLogs
+// (pods/log), Config.PodPortForward (pods/portforward, portforward.go)
+// and Config.PodExec (pods/exec, exec.go). The last two upgrade the
+// connection with the protocols kubectl speaks: SPDY, SPDY tunnelled in
+// a websocket (tunnel.go) for port-forward, and websocket channels for
+// exec.
 package apiserver
