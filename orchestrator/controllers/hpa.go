@@ -423,12 +423,10 @@ func (c *hpaController) getScale(ctx context.Context, ns string, ref autoscaling
 		prefix = "/api/" + gv.Version
 	}
 	path := fmt.Sprintf("%s/namespaces/%s/%s/%s/scale", prefix, ns, plural, ref.Name)
-	raw, err := c.env.client.CoreV1().RESTClient().Get().AbsPath(path).DoRaw(ctx)
+	res := c.env.client.CoreV1().RESTClient().Get().AbsPath(path).Do(ctx)
+	raw, err := res.Raw()
 	if err != nil {
-		if apierrors.IsNotFound(err) {
-			return nil, "", fmt.Errorf("%s %q not found", strings.ToLower(ref.Kind), ref.Name)
-		}
-		return nil, "", err
+		return nil, "", res.Error() // the server's Status, as kubectl shows it
 	}
 	var s autoscalingv1.Scale
 	if err := json.Unmarshal(raw, &s); err != nil {

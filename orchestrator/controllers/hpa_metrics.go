@@ -34,10 +34,11 @@ type podMetricsList struct {
 }
 
 func (m *apiMetrics) podUsage(ctx context.Context, ns string, sel labels.Selector, res corev1.ResourceName, container string) (map[string]podMetric, error) {
-	raw, err := m.rest.Get().AbsPath("/apis/metrics.k8s.io/v1beta1/namespaces", ns, "pods").
-		Param("labelSelector", sel.String()).DoRaw(ctx)
+	result := m.rest.Get().AbsPath("/apis/metrics.k8s.io/v1beta1/namespaces", ns, "pods").
+		Param("labelSelector", sel.String()).Do(ctx)
+	raw, err := result.Raw()
 	if err != nil {
-		return nil, err
+		return nil, result.Error() // the server's Status
 	}
 	var list podMetricsList
 	if err := json.Unmarshal(raw, &list); err != nil {

@@ -248,7 +248,7 @@ func TestHPAReportsProblems(t *testing.T) {
 		}
 	}
 	for _, tc := range []struct{ hpa, cond, event string }{
-		{"missing", "AbleToScale=False/FailedGetScale", `FailedGetScale: deployment "missing" not found`},
+		{"missing", "AbleToScale=False/FailedGetScale", `FailedGetScale: deployments.apps "missing" not found`},
 		{"norequests", "ScalingActive=False/FailedGetResourceMetric", "FailedGetResourceMetric: failed to get cpu utilization: missing request for cpu in container app of Pod norequests-"},
 		{"external", "ScalingActive=False/FailedGetExternalMetric", "FailedComputeMetricsReplicas: invalid metrics (1 invalid out of 1), first error is: unable to get external metric"},
 		{"swing", "ScalingActive=False/InvalidSpec", "InvalidSpec: HorizontalPodAutoscaler.autoscaling \"swing\" is invalid: spec.maxReplicas: Invalid value: 2: must be greater than or equal to `minReplicas`"},
