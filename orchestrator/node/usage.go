@@ -186,6 +186,7 @@ func (m *UsageMeter) measure(lister listerscorev1.PodLister) error {
 	now := m.now()
 	u := Usage{Node: m.Node, Timestamp: now.UTC(), Interval: m.interval(), Pods: []PodUsage{}}
 	seen := map[string]bool{}
+	v2 := unifiedCgroups(m.cgroupRoot())
 	for _, p := range all {
 		if p.Spec.NodeName != m.Node || p.Status.Phase != corev1.PodRunning {
 			continue
@@ -199,7 +200,7 @@ func (m *UsageMeter) measure(lister listerscorev1.PodLister) error {
 			}
 			key := string(p.UID) + "/" + c.Name
 			seen[key] = true
-			st, err := readCgroupStats(m.cgroupRoot(), "/pkg/"+ContainerID(p.UID, c.Name))
+			st, err := readCgroupStatsIn(m.cgroupRoot(), "/pkg/"+ContainerID(p.UID, c.Name), v2)
 			if err != nil {
 				m.log().Debug("reading a container's cgroup", "pod", p.Namespace+"/"+p.Name, "container", c.Name, "err", err)
 				complete = false
@@ -300,12 +301,23 @@ type cgroupStats struct {
 	workingSet int64
 }
 
+// unifiedCgroups tells whether root is the unified hierarchy (v2).
+func unifiedCgroups(root string) bool {
+	_, err := os.Stat(filepath.Join(root, "cgroup.controllers"))
+	return err == nil
+}
+
 // readCgroupStats reads the cgroup at path (as runc names it) under root,
 // from the unified hierarchy (v2) when root is one, else from the cpuacct
 // and memory controllers (v1).
 func readCgroupStats(root, path string) (cgroupStats, error) {
+	return readCgroupStatsIn(root, path, unifiedCgroups(root))
+}
+
+// readCgroupStatsIn is readCgroupStats with the hierarchy known.
+func readCgroupStatsIn(root, path string, v2 bool) (cgroupStats, error) {
 	var st cgroupStats
-	if _, err := os.Stat(filepath.Join(root, "cgroup.controllers")); err == nil {
+	if v2 {
 		dir := filepath.Join(root, path)
 		stat, err := readKeyed(filepath.Join(dir, "cpu.stat"))
 		if err != nil {
