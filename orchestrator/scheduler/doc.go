@@ -1,7 +1,8 @@
 // Package scheduler places Pods on nodes as kube-scheduler does: for each
 // Pod waiting for a node it filters the nodes that can run it (resources,
 // nodeSelector and node affinity, taints and tolerations, pod affinity and
-// anti-affinity, topology spread constraints, cordoned nodes), scores the
+// anti-affinity, topology spread constraints, cordoned nodes, the Pod's
+// PersistentVolumeClaims and their volumes' node affinity), scores the
 // rest (least allocated, preferred affinities, tolerated PreferNoSchedule
 // taints, spreading) and binds the Pod to the best one through the API's
 // binding subresource.

@@ -41,6 +41,9 @@ func filter(st *podState, ni *NodeInfo) []string {
 	if reasons := fits(ni, pod); len(reasons) > 0 {
 		return reasons
 	}
+	if volumeNodeConflict(st.volumeAffinity, node) {
+		return []string{reasonVolumeAffinity}
+	}
 	if r := interPodAffinity(st, ni); r != "" {
 		return []string{r}
 	}

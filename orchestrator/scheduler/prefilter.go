@@ -25,6 +25,8 @@ type podState struct {
 	affTerms  []termState
 	// spread are the Pod's topology spread constraints with their counts.
 	spread []spreadState
+	// volumeAffinity are the node affinities of the Pod's bound volumes.
+	volumeAffinity []*corev1.NodeSelector
 }
 
 type termState struct {

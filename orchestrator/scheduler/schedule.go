@@ -15,6 +15,8 @@ type FitError struct {
 	Nodes int
 	// Reasons counts the nodes filtered out for each reason.
 	Reasons map[string]int
+	// Unresolvable is why no node was looked at (a missing claim, say).
+	Unresolvable string
 }
 
 // Error words it as kube-scheduler does:
@@ -22,6 +24,9 @@ type FitError struct {
 func (e *FitError) Error() string {
 	if e.Nodes == 0 {
 		return "no nodes available to schedule pods"
+	}
+	if e.Unresolvable != "" {
+		return fmt.Sprintf("0/%d nodes are available: %s.", e.Nodes, e.Unresolvable)
 	}
 	parts := make([]string, 0, len(e.Reasons))
 	for r, n := range e.Reasons {
@@ -37,7 +42,13 @@ func (e *FitError) Error() string {
 func Schedule(snap *Snapshot, pod *corev1.Pod) (string, error) {
 	var feasible []*NodeInfo
 	fe := &FitError{Nodes: len(snap.Nodes), Reasons: map[string]int{}}
+	affinities, why := volumeBinding(snap.Storage, pod)
+	if why != "" && len(snap.Nodes) > 0 {
+		fe.Unresolvable = why
+		return "", fe
+	}
 	st := prepare(snap, pod)
+	st.volumeAffinity = affinities
 	for _, ni := range snap.Nodes {
 		if reasons := filter(st, ni); len(reasons) > 0 {
 			for _, r := range reasons {

@@ -41,6 +41,8 @@ type Scheduler struct {
 	queue  workqueue.TypedRateLimitingInterface[string]
 	nodes  corelisters.NodeLister
 	pods   corelisters.PodLister
+	// storage looks up Pods' claims and volumes.
+	storage Storage
 
 	mu sync.Mutex
 	// assumed are Pods bound by this scheduler, by namespace/name, until
@@ -180,6 +182,25 @@ func (s *Scheduler) Run(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	// A claim made, bound or changed, a volume or a class may let a Pod
+	// waiting for its volumes be placed.
+	s.storage = listerStorage{
+		claims:  factory.Core().V1().PersistentVolumeClaims().Lister(),
+		volumes: factory.Core().V1().PersistentVolumes().Lister(),
+		classes: factory.Storage().V1().StorageClasses().Lister(),
+	}
+	for _, inf := range []cache.SharedIndexInformer{
+		factory.Core().V1().PersistentVolumeClaims().Informer(),
+		factory.Core().V1().PersistentVolumes().Informer(),
+		factory.Storage().V1().StorageClasses().Informer(),
+	} {
+		if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
+			AddFunc:    func(any) { s.retryWaiting() },
+			UpdateFunc: func(any, any) { s.retryWaiting() },
+		}); err != nil {
+			return err
+		}
+	}
 	factory.Start(ctx.Done())
 	factory.WaitForCacheSync(ctx.Done())
 	s.log.Debug("caches synced")
@@ -260,7 +281,7 @@ func (s *Scheduler) buildSnapshot() (*Snapshot, error) {
 		}
 	}
 	s.mu.Unlock()
-	snap := &Snapshot{}
+	snap := &Snapshot{Storage: s.storage}
 	for _, n := range nodes {
 		snap.Nodes = append(snap.Nodes, NewNodeInfo(n, byNode[n.Name]...))
 	}

@@ -8,6 +8,9 @@ import (
 // to each. It is not changed while a Pod is being placed.
 type Snapshot struct {
 	Nodes []*NodeInfo
+	// Storage looks up the claims and volumes of Pods' volumes; nil
+	// leaves volumes unchecked.
+	Storage Storage
 }
 
 // NodeInfo is a node with what is already placed on it.

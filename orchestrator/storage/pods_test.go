@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -186,17 +187,39 @@ func TestStatefulSetKeepsItsDataOnProvisionedVolumes(t *testing.T) {
 		t.Errorf("the Pod came back on another claim or volume: %s/%s, was %s/%s", again.UID, again.Spec.VolumeName, pvc.UID, pvc.Spec.VolumeName)
 	}
 
-	// A Pod whose claim is missing waits, saying why.
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Name: "orphan", Namespace: "default"},
-		Spec: corev1.PodSpec{
-			Containers: []corev1.Container{{Name: "c", Image: "testapp:1", Args: []string{"-append", "/data/starts", "-sleep", "1h"},
-				VolumeMounts: []corev1.VolumeMount{{Name: "d", MountPath: "/data"}}}},
-			Volumes: []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "later"}}}},
-		},
+	// A Pod whose claim is missing waits, saying why: the scheduler does
+	// not place it, and the node agent does not start one bound to its
+	// node directly.
+	for _, name := range []string{"unplaced", "orphan"} {
+		pod := &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "c", Image: "testapp:1", Args: []string{"-append", "/data/starts", "-sleep", "1h"},
+					VolumeMounts: []corev1.VolumeMount{{Name: "d", MountPath: "/data"}}}},
+				Volumes: []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "later"}}}},
+			},
+		}
+		if name == "orphan" {
+			pod.Spec.NodeName = "n1"
+		}
+		if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
+	for {
+		p, _ := cs.CoreV1().Pods("default").Get(ctx, "unplaced", metav1.GetOptions{})
+		done := false
+		for _, c := range p.Status.Conditions {
+			done = done || (c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse &&
+				c.Message == `0/1 nodes are available: persistentvolumeclaim "later" not found.`)
+		}
+		if done {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("the scheduler placed a Pod whose claim is missing, or did not say why: %+v", p.Status)
+		}
+		time.Sleep(50 * time.Millisecond)
 	}
 	for {
 		evs, _ := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=orphan"})
@@ -218,14 +241,15 @@ func TestStatefulSetKeepsItsDataOnProvisionedVolumes(t *testing.T) {
 		t.Fatal(err)
 	}
 	running("orphan", nil)
+	running("unplaced", nil)
 	later := waitClaim(t, ctx, cs, "later", "Bound", bound)
 	for {
 		b, err := os.ReadFile(filepath.Join(volumes, later.Spec.VolumeName, "starts"))
-		if string(b) == "orphan\n" {
+		if lines := strings.Fields(string(b)); len(lines) == 2 && slices.Contains(lines, "orphan") && slices.Contains(lines, "unplaced") {
 			break
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("the late claim's volume holds %q, %v", b, err)
+			t.Fatalf("the late claim's volume holds %q, %v; want a line from each Pod", b, err)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
