@@ -49,7 +49,10 @@
 //     and resume, Pods counted through the
 //     batch.kubernetes.io/job-tracking finalizer and
 //     uncountedTerminatedPods, the FailureTarget, SuccessCriteriaMet,
-//     Complete and Failed conditions and ttlSecondsAfterFinished.
+//     Complete and Failed conditions and ttlSecondsAfterFinished;
+//     podFailurePolicy (job_podfailurepolicy.go: FailJob, Ignore, Count,
+//     FailIndex on exit codes and Pod conditions) and backoffLimitPerIndex
+//     with maxFailedIndexes (job_perindex.go).
 //   - CronJob (cronjob.go, cron.go): standard five-field schedules, the @
 //     macros and @every, timeZone, concurrencyPolicy Allow, Forbid and
 //     Replace, startingDeadlineSeconds, suspend, history limits, and missed
@@ -71,7 +74,15 @@
 //     maxUnavailable), disruptionsAllowed, expiring disruptedPods and the
 //     DisruptionAllowed condition.
 //
-// Not here: HorizontalPodAutoscaler (it needs the node agents' metrics);
-// evictions are the API server's, as are garbage collection and
+//   - HorizontalPodAutoscaler (hpa*.go): autoscaling/v2 against the
+//     target's scale subresource, from the Pods' usage read through
+//     metrics.k8s.io (hpa_metrics.go); Kubernetes' replica calculation
+//     with its tolerance, missing and not-yet-ready Pods
+//     (hpa_replicas.go); behavior's stabilization windows and rate
+//     policies (hpa_behavior.go); status, the AbleToScale, ScalingActive
+//     and ScalingLimited conditions and kube-controller-manager's Events.
+//     Options.HPA shortens its periods for tests.
+//
+// Not here: evictions are the API server's, as are garbage collection and
 // namespace deletion (orchestrator/apiserver/gc.go).
 package controllers

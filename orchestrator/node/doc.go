@@ -14,4 +14,9 @@
 // node.kubernetes.io/unreachable (NoSchedule and NoExecute), and its Pods
 // are evicted once their toleration of the taint runs out (300 s by
 // default, as the DefaultTolerationSeconds admission gives every Pod).
+//
+// A UsageMeter (usage.go) measures the cpu rate and memory working set of
+// each running container from its cgroup, as the kubelet's resource
+// metrics do, and keeps the node's latest figures in its directory, where
+// the API server reads them to serve metrics.k8s.io (ReadUsage).
 package node
