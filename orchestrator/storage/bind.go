@@ -3,6 +3,7 @@ package storage
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,7 +26,10 @@ func (c *Controller) syncClaim(ctx context.Context, ns, name string) error {
 		return err
 	}
 	if pvc.DeletionTimestamp != nil {
-		return nil
+		return c.releaseProtection(ctx, pvc)
+	}
+	if !slices.Contains(pvc.Finalizers, FinalizerPVCProtection) {
+		return c.protect(ctx, pvc)
 	}
 	if pvc.Spec.StorageClassName == nil {
 		return c.assignDefaultClass(ctx, pvc)

@@ -95,8 +95,10 @@ func (c *Controller) Run(ctx context.Context) error {
 		}
 	}
 	onPod := func(obj any) {
+		// Scheduled Pods may select a node for their claims; any Pod's
+		// end may free a claim being deleted.
 		p, ok := tombstone(obj).(*corev1.Pod)
-		if !ok || p.Spec.NodeName == "" {
+		if !ok {
 			return
 		}
 		for _, v := range p.Spec.Volumes {

@@ -285,3 +285,58 @@ func TestStaticVolumesAndWaitForFirstConsumer(t *testing.T) {
 		t.Errorf("unclaimed volume: %+v %+v", big.Status, big.Spec.ClaimRef)
 	}
 }
+
+// TestClaimInUseIsProtected: a claim carries the pvc-protection
+// finalizer; deleted while a Pod uses it, it stays (Terminating) with its
+// volume until the Pod is gone, then goes, and its volume with it.
+func TestClaimInUseIsProtected(t *testing.T) {
+	t.Parallel()
+	cs, dir, ctx := startController(t)
+	immediate := storagev1.VolumeBindingImmediate
+	if _, err := cs.StorageV1().StorageClasses().Create(ctx, &storagev1.StorageClass{
+		ObjectMeta: metav1.ObjectMeta{Name: "now"}, Provisioner: ProvisionerName, VolumeBindingMode: &immediate,
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().PersistentVolumeClaims("default").Create(ctx, claim("kept", "now", "1Gi"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pvc := waitClaim(t, ctx, cs, "kept", "Bound and protected", func(p *corev1.PersistentVolumeClaim) bool {
+		return bound(p) && len(p.Finalizers) == 1 && p.Finalizers[0] == FinalizerPVCProtection
+	})
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "user", Namespace: "default"},
+		Spec: corev1.PodSpec{
+			Containers: []corev1.Container{{Name: "c", Image: "x"}},
+			Volumes:    []corev1.Volume{{Name: "d", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "kept"}}}},
+		},
+	}
+	if _, err := cs.CoreV1().Pods("default").Create(ctx, pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CoreV1().PersistentVolumeClaims("default").Delete(ctx, "kept", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(300 * time.Millisecond)
+	cur, err := cs.CoreV1().PersistentVolumeClaims("default").Get(ctx, "kept", metav1.GetOptions{})
+	if err != nil || cur.DeletionTimestamp == nil {
+		t.Fatalf("a claim in use: %v, %+v", err, cur)
+	}
+	if _, err := os.Stat(filepath.Join(dir, pvc.Spec.VolumeName)); err != nil {
+		t.Errorf("the volume of a claim in use went: %v", err)
+	}
+	if err := cs.CoreV1().Pods("default").Delete(ctx, "user", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, err := cs.CoreV1().PersistentVolumeClaims("default").Get(ctx, "kept", metav1.GetOptions{})
+		_, dirErr := os.Stat(filepath.Join(dir, pvc.Spec.VolumeName))
+		if err != nil && os.IsNotExist(dirErr) {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("once its Pod went, the claim (%v) or its volume (%v) stayed", err, dirErr)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

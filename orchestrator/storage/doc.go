@@ -30,6 +30,8 @@
 //     and phase Bound, the claim's spec.volumeName, phase Bound, capacity
 //     and access modes, and the annotations pv.kubernetes.io/bind-completed
 //     and pv.kubernetes.io/bound-by-controller.
+//   - A claim carries the kubernetes.io/pvc-protection finalizer, removed
+//     once it is being deleted and no unfinished Pod uses it.
 //   - When a bound claim is deleted its volume is Released; with reclaim
 //     policy Delete a volume this controller provisioned is deleted with
 //     its directory, with Retain it stays Released with its data.
