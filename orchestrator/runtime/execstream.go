@@ -121,9 +121,12 @@ func (d *RuncDriver) ExecStream(ctx context.Context, id string, o ExecOptions) (
 	if o.Stdin != nil {
 		go func() { _, _ = io.Copy(master, o.Stdin) }()
 	}
-	done := make(chan struct{})
-	if o.Resize != nil {
+	done, resized := make(chan struct{}), make(chan struct{})
+	if o.Resize == nil {
+		close(resized)
+	} else {
 		go func() {
+			defer close(resized)
 			for {
 				select {
 				case ws, ok := <-o.Resize:
@@ -141,6 +144,7 @@ func (d *RuncDriver) ExecStream(ctx context.Context, id string, o ExecOptions) (
 	}
 	err = cmd.Wait()
 	close(done)
+	<-resized
 	// The output the command left in the terminal; a child it left
 	// holding the terminal gets as long as cmd.WaitDelay.
 	select {
@@ -168,15 +172,27 @@ func openPTY() (master, slave *os.File, err error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("opening a terminal: %w", err)
 	}
-	fd := int(master.Fd())
-	if err := unix.IoctlSetPointerInt(fd, unix.TIOCSPTLCK, 0); err != nil {
-		master.Close()
-		return nil, nil, fmt.Errorf("unlocking the terminal: %w", err)
+	// Through SyscallConn, not Fd, which would make reads block: the
+	// master stays in the poller, so closing it ends a read in progress.
+	var n uint32
+	rc, err := master.SyscallConn()
+	if err == nil {
+		cerr := rc.Control(func(fd uintptr) {
+			if err = unix.IoctlSetPointerInt(int(fd), unix.TIOCSPTLCK, 0); err != nil {
+				err = fmt.Errorf("unlocking the terminal: %w", err)
+				return
+			}
+			if n, err = unix.IoctlGetUint32(int(fd), unix.TIOCGPTN); err != nil {
+				err = fmt.Errorf("naming the terminal: %w", err)
+			}
+		})
+		if err == nil {
+			err = cerr
+		}
 	}
-	n, err := unix.IoctlGetUint32(fd, unix.TIOCGPTN)
 	if err != nil {
 		master.Close()
-		return nil, nil, fmt.Errorf("naming the terminal: %w", err)
+		return nil, nil, err
 	}
 	slave, err = os.OpenFile(fmt.Sprintf("/dev/pts/%d", n), os.O_RDWR|unix.O_NOCTTY|unix.O_CLOEXEC, 0)
 	if err != nil {
@@ -186,7 +202,19 @@ func openPTY() (master, slave *os.File, err error) {
 	return master, slave, nil
 }
 
-// setWindowSize sets the terminal's size.
+// setWindowSize sets the terminal's size; safe while another goroutine
+// reads, writes or closes master.
 func setWindowSize(master *os.File, ws WindowSize) error {
-	return unix.IoctlSetWinsize(int(master.Fd()), unix.TIOCSWINSZ, &unix.Winsize{Row: ws.Height, Col: ws.Width})
+	rc, err := master.SyscallConn()
+	if err != nil {
+		return err
+	}
+	var ioErr error
+	err = rc.Control(func(fd uintptr) {
+		ioErr = unix.IoctlSetWinsize(int(fd), unix.TIOCSWINSZ, &unix.Winsize{Row: ws.Height, Col: ws.Width})
+	})
+	if err != nil {
+		return err
+	}
+	return ioErr
 }
