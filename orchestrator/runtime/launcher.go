@@ -82,6 +82,9 @@ func NewLauncherDriver(dir string, log *slog.Logger) (*LauncherDriver, error) {
 	if log == nil {
 		log = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}
+	if !launcherHooked.Load() {
+		return nil, fmt.Errorf("%w: the built-in launcher re-executes this program, which does not call runtime.RunLauncherInit first", ErrUnavailable)
+	}
 	if _, err := os.Stat("/proc/self/exe"); err != nil {
 		return nil, fmt.Errorf("%w: the built-in launcher re-executes /proc/self/exe: %v", ErrUnavailable, err)
 	}
@@ -239,6 +242,9 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 		deadline = dl
 	}
 	_ = statusR.SetReadDeadline(deadline)
+	// A ctx cancelled before the command runs ends the wait at once.
+	stopWait := context.AfterFunc(ctx, func() { _ = statusR.SetReadDeadline(time.Now()) })
+	defer stopWait()
 	status := bufio.NewReader(statusR)
 	msg, rerr := readStatus(status)
 	if rerr == nil && msg == "R" {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	goruntime "runtime"
 	"strings"
+	"sync/atomic"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -51,12 +52,20 @@ type launchConfig struct {
 	Rootless bool `json:"rootless,omitempty"`
 }
 
+// launcherHooked records that this program calls RunLauncherInit, so
+// that NewLauncherDriver never re-executes a program that would not turn
+// into a container's init but run again as itself (a test binary would
+// run its tests inside the container). The one piece of package state:
+// it describes the program, not a configuration.
+var launcherHooked atomic.Bool
+
 // RunLauncherInit turns this process into a container's init when
 // LauncherDriver started it: it then never returns. Otherwise it returns
 // at once, having only read one environment variable. Every program that
 // may run a LauncherDriver (pkg's main, the tests of packages that use
 // one) calls it first thing.
 func RunLauncherInit() {
+	launcherHooked.Store(true)
 	cfgPath := os.Getenv(launcherEnv)
 	if cfgPath == "" {
 		return

@@ -41,7 +41,7 @@ var (
 
 // rootfs returns a root filesystem holding only the static test program
 // (testdata/testapp) at /testapp, and a /data directory.
-func rootfs(t *testing.T) string {
+func rootfs(t testing.TB) string {
 	t.Helper()
 	testappOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "pkg-testapp-")
