@@ -3,7 +3,9 @@ package storage
 import (
 	"context"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -19,6 +21,14 @@ import (
 // startController serves an API server, creates the default class and
 // runs the controller until the test ends.
 func startController(t *testing.T) (kubernetes.Interface, string, context.Context) {
+	t.Helper()
+	cs, dir, ctx, _ := startControllerKube(t)
+	return cs, dir, ctx
+}
+
+// startControllerKube is startController that also returns the path of
+// a kubeconfig for the real kubectl.
+func startControllerKube(t *testing.T) (kubernetes.Interface, string, context.Context, string) {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("starts an API server")
@@ -39,7 +49,7 @@ func startController(t *testing.T) (kubernetes.Interface, string, context.Contex
 		close(done)
 	}()
 	t.Cleanup(func() { cancel(); <-done })
-	return cs, dir, ctx
+	return cs, dir, ctx, tc.Kubeconfig
 }
 
 func claim(name, class string, size string, modes ...corev1.PersistentVolumeAccessMode) *corev1.PersistentVolumeClaim {
@@ -98,7 +108,7 @@ func hasEvent(ctx context.Context, cs kubernetes.Interface, name, reason string)
 // keeps both (Released) under Retain.
 func TestDefaultClassImmediateProvisioningAndReclaim(t *testing.T) {
 	t.Parallel()
-	cs, dir, ctx := startController(t)
+	cs, dir, ctx, kubeconfig := startControllerKube(t)
 	sc, err := cs.StorageV1().StorageClasses().Get(ctx, DefaultClassName, metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -108,6 +118,12 @@ func TestDefaultClassImmediateProvisioningAndReclaim(t *testing.T) {
 	}
 	if err := EnsureDefaultClass(ctx, cs); err != nil {
 		t.Errorf("EnsureDefaultClass twice: %v", err)
+	}
+	if _, err := exec.LookPath("kubectl"); err == nil {
+		out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", kubeconfig, "get", "storageclass").CombinedOutput()
+		if err != nil || !strings.Contains(string(out), "pkg-local (default)") || !strings.Contains(string(out), "WaitForFirstConsumer") {
+			t.Errorf("kubectl get storageclass: %v\n%s", err, out)
+		}
 	}
 	immediate := storagev1.VolumeBindingImmediate
 	for name, policy := range map[string]corev1.PersistentVolumeReclaimPolicy{"now-delete": corev1.PersistentVolumeReclaimDelete, "now-retain": corev1.PersistentVolumeReclaimRetain} {
@@ -145,6 +161,12 @@ func TestDefaultClassImmediateProvisioningAndReclaim(t *testing.T) {
 			t.Fatal(err)
 		}
 		pvc := waitClaim(t, ctx, cs, name, "Bound", bound)
+		if _, err := exec.LookPath("kubectl"); err == nil {
+			out, err := exec.CommandContext(ctx, "kubectl", "--kubeconfig", kubeconfig, "get", "pvc", name, "--no-headers").CombinedOutput()
+			if f := strings.Fields(string(out)); err != nil || len(f) < 6 || f[1] != "Bound" || f[2] != pvc.Spec.VolumeName || f[3] != "2Gi" || f[4] != "RWO" || f[5] != tc.class {
+				t.Errorf("kubectl get pvc %s: %v\n%s", name, err, out)
+			}
+		}
 		if pvc.Annotations[AnnBindCompleted] != "yes" || pvc.Annotations[AnnBoundByController] != "yes" || pvc.Annotations[AnnStorageProvisioner] != ProvisionerName {
 			t.Errorf("%s: claim annotations %v", name, pvc.Annotations)
 		}
