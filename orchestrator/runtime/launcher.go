@@ -165,6 +165,9 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 		Cwd: cs.Cwd, UID: cs.UID, GID: cs.GID, Hostname: cs.Hostname, Mounts: cs.Mounts,
 		NetNS: cs.NetNS, HostNetwork: cs.HostNetwork, Rootless: d.rootless,
 	}
+	if d.cgroups {
+		cfg.Cgroup, cfg.CgroupV2 = cgroupPath(cs.CgroupParent, id), d.v2
+	}
 	data, err := json.MarshalIndent(cfg, "", " ")
 	if err != nil {
 		return err

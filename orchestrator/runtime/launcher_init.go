@@ -48,6 +48,10 @@ type launchConfig struct {
 	Mounts         []Mount  `json:"mounts,omitempty"`
 	NetNS          string   `json:"netns,omitempty"`
 	HostNetwork    bool     `json:"hostNetwork,omitempty"`
+	// Cgroup is the container's cgroup path, shown read-only at
+	// /sys/fs/cgroup; "" when it has none.
+	Cgroup   string `json:"cgroup,omitempty"`
+	CgroupV2 bool   `json:"cgroupV2,omitempty"`
 	// Rootless: the init runs in a user namespace mapping only our ids.
 	Rootless bool `json:"rootless,omitempty"`
 }
@@ -123,6 +127,11 @@ func containerInit(cfgPath string, status *os.File) error {
 	}
 	if err := mountSpecial(root, cfg.Rootless); err != nil {
 		return err
+	}
+	if cfg.Cgroup != "" {
+		if err := mountCgroup(root, cgroup{Path: cfg.Cgroup, V2: cfg.CgroupV2}); err != nil {
+			return err
+		}
 	}
 	for _, m := range cfg.Mounts {
 		if err := mountVolume(root, m); err != nil {
@@ -309,6 +318,44 @@ func mountSpecial(root string, rootless bool) error {
 				return fmt.Errorf("linking /dev/%s: %w", link, err)
 			}
 		}
+	}
+	return nil
+}
+
+// mountCgroup shows the container its own cgroup, read-only, at
+// /sys/fs/cgroup as runc does without a cgroup namespace: the cgroup's
+// directory there (v2), or a tmpfs holding each hierarchy's (v1), so
+// that programs find their limits.
+func mountCgroup(root string, cg cgroup) error {
+	dest := filepath.Join(root, "sys", "fs", "cgroup")
+	ro := uintptr(unix.MS_RDONLY | unix.MS_NOSUID | unix.MS_NODEV | unix.MS_NOEXEC)
+	bind := func(src, dst string) error {
+		if err := unix.Mount(src, dst, "", unix.MS_BIND, ""); err != nil {
+			return fmt.Errorf("binding cgroup %s: %w", src, err)
+		}
+		return remount(dst, ro)
+	}
+	if cg.V2 {
+		return bind(filepath.Join(cgroupRoot, cg.Path), dest)
+	}
+	if err := unix.Mount("tmpfs", dest, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV|unix.MS_NOEXEC, "mode=755,size=64k"); err != nil {
+		return fmt.Errorf("mounting a tmpfs on /sys/fs/cgroup: %w", err)
+	}
+	for _, ctl := range v1Controllers {
+		src := filepath.Join(cgroupRoot, ctl, cg.Path)
+		if _, err := os.Stat(src); err != nil {
+			continue
+		}
+		dst := filepath.Join(dest, ctl)
+		if err := os.Mkdir(dst, 0o755); err != nil {
+			return fmt.Errorf("making /sys/fs/cgroup/%s: %w", ctl, err)
+		}
+		if err := bind(src, dst); err != nil {
+			return err
+		}
+	}
+	if err := unix.Mount("", dest, "", unix.MS_REMOUNT|ro, "mode=755,size=64k"); err != nil {
+		return fmt.Errorf("remounting /sys/fs/cgroup read-only: %w", err)
 	}
 	return nil
 }

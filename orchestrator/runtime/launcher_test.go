@@ -111,13 +111,18 @@ func TestLauncherRunsAndReportsExit(t *testing.T) {
 			t.Errorf("container output lacks %q:\n%s", want, out.String())
 		}
 	}
-	for _, expr := range []string{`mount /data \S+ ro`, `mount /sys sysfs ro`, `mount /proc/sys proc ro`} {
+	// Its own cgroup, read-only, where programs look for their limits.
+	cgMount := `mount /sys/fs/cgroup/memory cgroup ro`
+	if d.v2 {
+		cgMount = `mount /sys/fs/cgroup cgroup2 ro`
+	}
+	for _, expr := range []string{`mount /data \S+ ro`, `mount /sys sysfs ro`, `mount /proc/sys proc ro`, cgMount} {
 		if !regexpMatch(expr, out.String()) {
 			t.Errorf("container output lacks %s:\n%s", expr, out.String())
 		}
 	}
 	// The old root is gone: nothing of the host is mounted inside.
-	if strings.Contains(out.String(), root) || strings.Contains(out.String(), "mount /sys/fs/cgroup") {
+	if strings.Contains(out.String(), root) || strings.Contains(out.String(), "mount /sys/fs/cgroup/unified") || strings.Contains(out.String(), "mount /sys/fs/cgroup/systemd") {
 		t.Errorf("the host's mounts show in the container:\n%s", out.String())
 	}
 	if got := mountsUnder(t, root); len(got) != 0 {
@@ -270,6 +275,14 @@ func TestLauncherSignalExecAndRemoveLeaveNothing(t *testing.T) {
 	var cat safeBuffer
 	if code, err := d.Exec(ctx, "l-server", []string{"/testapp", "-cat", "/data/note"}, &cat, &cat); err != nil || code != 0 || cat.String() != "seen\n" {
 		t.Errorf("exec -cat /data/note: %d, %v, %q", code, err, cat.String())
+	}
+	limitFile, limit := "/sys/fs/cgroup/memory/memory.limit_in_bytes", "67108864\n"
+	if d.v2 {
+		limitFile = "/sys/fs/cgroup/memory.max"
+	}
+	var limOut safeBuffer
+	if code, err := d.Exec(ctx, "l-server", []string{"/testapp", "-cat", limitFile}, &limOut, &limOut); err != nil || code != 0 || limOut.String() != limit {
+		t.Errorf("the container's memory limit in its %s: %d, %v, %q", limitFile, code, err, limOut.String())
 	}
 	var cgOut safeBuffer
 	if code, err := d.Exec(ctx, "l-server", []string{"/testapp", "-cat", "/proc/self/cgroup"}, &cgOut, &cgOut); err != nil || code != 0 || !strings.Contains(cgOut.String(), ":/pkg/l-server\n") {
