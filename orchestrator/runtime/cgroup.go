@@ -23,6 +23,9 @@ var v1Controllers = []string{"memory", "cpu", "cpuacct", "pids"}
 // cgroup is one container's cgroup, in the unified (v2) hierarchy or in
 // each v1 hierarchy, made and limited as runc does it for a bundle.
 type cgroup struct {
+	// Root is where the hierarchies are mounted; "" means cgroupRoot
+	// (tests use a directory of their own).
+	Root string
 	// Path is the cgroup's path below each hierarchy ("/pkg/ID").
 	Path string
 	// V2 tells the host has the unified hierarchy only.
@@ -35,15 +38,22 @@ func hostCgroupV2() bool {
 	return unix.Statfs(cgroupRoot, &st) == nil && st.Type == unix.CGROUP2_SUPER_MAGIC
 }
 
+func (c cgroup) base() string {
+	if c.Root != "" {
+		return c.Root
+	}
+	return cgroupRoot
+}
+
 // dirs are the cgroup's directories, one per hierarchy that exists here.
 func (c cgroup) dirs() []string {
 	if c.V2 {
-		return []string{filepath.Join(cgroupRoot, c.Path)}
+		return []string{filepath.Join(c.base(), c.Path)}
 	}
 	var out []string
 	for _, ctl := range v1Controllers {
-		if _, err := os.Stat(filepath.Join(cgroupRoot, ctl)); err == nil {
-			out = append(out, filepath.Join(cgroupRoot, ctl, c.Path))
+		if _, err := os.Stat(filepath.Join(c.base(), ctl)); err == nil {
+			out = append(out, filepath.Join(c.base(), ctl, c.Path))
 		}
 	}
 	return out
@@ -67,7 +77,7 @@ func (c cgroup) create(r Resources) error {
 // enableV2Controllers turns on the memory, cpu and pids controllers in
 // every ancestor of the cgroup, so that it has their files.
 func (c cgroup) enableV2Controllers() error {
-	avail, err := os.ReadFile(filepath.Join(cgroupRoot, "cgroup.controllers"))
+	avail, err := os.ReadFile(filepath.Join(c.base(), "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("reading the cgroup controllers: %w", err)
 	}
@@ -77,7 +87,7 @@ func (c cgroup) enableV2Controllers() error {
 			enable = append(enable, "+"+ctl)
 		}
 	}
-	dir := cgroupRoot
+	dir := c.base()
 	for _, part := range strings.Split(strings.Trim(filepath.Dir(c.Path), "/"), "/") {
 		if len(enable) > 0 {
 			if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil {
@@ -92,7 +102,7 @@ func (c cgroup) enableV2Controllers() error {
 			return fmt.Errorf("making cgroup %s: %w", dir, err)
 		}
 	}
-	if len(enable) > 0 && dir != cgroupRoot {
+	if len(enable) > 0 && dir != c.base() {
 		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil {
 			return fmt.Errorf("enabling cgroup controllers in %s: %w", dir, err)
 		}
@@ -139,10 +149,10 @@ func (c cgroup) limit(r Resources) error {
 	for _, s := range set {
 		var file string
 		if c.V2 {
-			file = filepath.Join(cgroupRoot, c.Path, s.file)
+			file = filepath.Join(c.base(), c.Path, s.file)
 		} else {
 			ctl, name, _ := strings.Cut(s.file, "/")
-			file = filepath.Join(cgroupRoot, ctl, c.Path, name)
+			file = filepath.Join(c.base(), ctl, c.Path, name)
 		}
 		if err := os.WriteFile(file, []byte(s.value), 0o644); err != nil {
 			if errors.Is(err, os.ErrNotExist) && (strings.Contains(s.file, "swap") || strings.Contains(s.file, "memsw")) {
@@ -166,9 +176,9 @@ func (c cgroup) add(pid int) error {
 
 // oomKilled tells whether the kernel OOM-killed a process of the cgroup.
 func (c cgroup) oomKilled() bool {
-	file := filepath.Join(cgroupRoot, "memory", c.Path, "memory.oom_control")
+	file := filepath.Join(c.base(), "memory", c.Path, "memory.oom_control")
 	if c.V2 {
-		file = filepath.Join(cgroupRoot, c.Path, "memory.events")
+		file = filepath.Join(c.base(), c.Path, "memory.events")
 	}
 	return oomKillCounted(file)
 }

@@ -214,15 +214,8 @@ func (d *RuncDriver) oomKilled(id string) bool {
 		filepath.Join("/sys/fs/cgroup", s.Linux.CgroupsPath, "memory.events"),             // v2
 		filepath.Join("/sys/fs/cgroup/memory", s.Linux.CgroupsPath, "memory.oom_control"), // v1
 	} {
-		data, err := os.ReadFile(f)
-		if err != nil {
-			continue
-		}
-		for _, line := range strings.Split(string(data), "\n") {
-			fields := strings.Fields(line)
-			if len(fields) == 2 && fields[0] == "oom_kill" && fields[1] != "0" {
-				return true
-			}
+		if oomKillCounted(f) {
+			return true
 		}
 	}
 	return false
