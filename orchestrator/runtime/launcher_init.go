@@ -12,6 +12,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -196,8 +197,32 @@ func containerInit(cfgPath string, status *os.File) error {
 	if err := syscall.Setresuid(int(cfg.UID), int(cfg.UID), int(cfg.UID)); err != nil {
 		return fmt.Errorf("setting uid %d: %w", cfg.UID, err)
 	}
+	resetSignals()
 	err = unix.Exec(path, cfg.Args, env)
 	return fmt.Errorf("exec %q: %w", cfg.Args[0], err)
+}
+
+// kernelSigaction is the kernel's struct sigaction (with sa_restorer,
+// which amd64 and arm64 both have).
+type kernelSigaction struct {
+	handler  uintptr
+	flags    uint64
+	restorer uintptr
+	mask     uint64
+}
+
+// resetSignals gives every signal its default action, so that the
+// command does not inherit a signal the orchestrator was started with
+// ignored (nohup's SIGHUP): execve keeps ignored signals ignored. Only
+// for the instant before exec: the Go runtime's handlers go too.
+func resetSignals() {
+	var dfl kernelSigaction // handler 0: SIG_DFL
+	for sig := 1; sig <= 64; sig++ {
+		if sig == int(unix.SIGKILL) || sig == int(unix.SIGSTOP) {
+			continue
+		}
+		_, _, _ = unix.RawSyscall6(unix.SYS_RT_SIGACTION, uintptr(sig), uintptr(unsafe.Pointer(&dfl)), 0, 8, 0, 0)
+	}
 }
 
 // joinNetNS moves this thread into the network namespace at path.

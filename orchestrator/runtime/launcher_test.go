@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"os/signal"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -536,5 +537,25 @@ func TestResolveInRoot(t *testing.T) {
 	}
 	if _, err := resolveInRoot(root, "/loop/x"); err == nil {
 		t.Error("a symbolic link loop resolved")
+	}
+}
+
+// TestLauncherResetsSignals: a signal this process ignores (nohup's
+// SIGHUP) is not ignored by the container's command.
+func TestLauncherResetsSignals(t *testing.T) {
+	t.Parallel()
+	d := newLauncher(t)
+	ctx := tctx(t)
+	signal.Ignore(syscall.SIGHUP)
+	defer signal.Reset(syscall.SIGHUP)
+	var out safeBuffer
+	if err := d.Start(ctx, "l-signals", ContainerSpec{Rootfs: rootfs(t), Args: []string{"/testapp", "-cat", "/proc/self/status"}, Stdout: &out}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := d.Wait(ctx, "l-signals"); err != nil || st.Code != 0 {
+		t.Fatalf("exit %+v, %v", st, err)
+	}
+	if !strings.Contains(out.String(), "SigIgn:\t0000000000000000\n") {
+		t.Errorf("the command starts with signals ignored:\n%s", out.String())
 	}
 }
