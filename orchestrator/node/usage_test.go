@@ -173,9 +173,9 @@ func TestUsageMeterMeasuresRunningContainers(t *testing.T) {
 	}
 	c := pu.Containers[0]
 	t.Logf("cpu %dm, memory %d MiB over %v", c.CPUNanoCores/1e6, c.MemoryBytes>>20, pu.Window)
-	// Loose bounds: the machine is shared, but 0.4 cpu is neither idle
-	// nor two cores.
-	if c.CPUNanoCores < 150e6 || c.CPUNanoCores > 900e6 {
+	// Loose bounds: the machine is shared (a busy one gives the container
+	// less than it asks), but 0.4 cpu is neither idle nor two cores.
+	if c.CPUNanoCores < 50e6 || c.CPUNanoCores > 900e6 {
 		t.Errorf("cpu %dm, want about 400m", c.CPUNanoCores/1e6)
 	}
 	if c.MemoryBytes < 40<<20 || c.MemoryBytes > 200<<20 {
