@@ -67,12 +67,16 @@ type podWorker struct {
 	// grace is the deletion's grace period (deletionGracePeriodSeconds),
 	// nil for the Pod's own terminationGracePeriodSeconds.
 	grace *int64
-	done  chan struct{}
-	dirty chan struct{}
+	// killAt is when termination turns to SIGKILL, once it began; a
+	// later, shorter grace period moves it earlier and closes regrace.
+	killAt  time.Time
+	regrace chan struct{}
+	done    chan struct{}
+	dirty   chan struct{}
 }
 
 func newPodWorker(r *PodRunner, p *corev1.Pod) *podWorker {
-	w := &podWorker{r: r, pod: p.DeepCopy(), stopCh: make(chan struct{}), done: make(chan struct{}), dirty: make(chan struct{}, 1), phase: corev1.PodPending}
+	w := &podWorker{r: r, pod: p.DeepCopy(), stopCh: make(chan struct{}), done: make(chan struct{}), dirty: make(chan struct{}, 1), phase: corev1.PodPending, regrace: make(chan struct{})}
 	short := strings.ReplaceAll(string(p.UID), "-", "")
 	if len(short) > 12 {
 		short = short[:12]
@@ -108,6 +112,26 @@ func (w *podWorker) stop(deleted bool, grace *int64) {
 		w.mu.Unlock()
 		close(w.stopCh)
 	})
+}
+
+// shorten applies a later delete's grace period when it ends termination
+// sooner than the one under way, as the kubelet does.
+func (w *podWorker) shorten(grace *int64) {
+	if grace == nil {
+		return
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.grace != nil && *grace < *w.grace {
+		g := *grace
+		w.grace = &g
+	}
+	at := w.r.now().Add(max(time.Duration(*grace)*time.Second, minPreStopGrace))
+	if !w.killAt.IsZero() && at.Before(w.killAt) {
+		w.killAt = at
+		close(w.regrace)
+		w.regrace = make(chan struct{})
+	}
 }
 
 func (w *podWorker) stopping() bool {
@@ -554,8 +578,9 @@ func (w *podWorker) pullSecrets(ctx context.Context) [][]byte {
 // container's preStop hook, then SIGTERM, then SIGKILL once the grace
 // period (the deletion's, else the Pod's terminationGracePeriodSeconds)
 // has passed since termination began. As the kubelet's, the grace period
-// is at least two seconds (a forced delete's 0 too), and a preStop hook
-// that used it up leaves the container two more seconds.
+// is at least two seconds (a forced delete's 0 too), a preStop hook that
+// used it up leaves the container two more seconds, and a later delete
+// with a shorter grace period brings SIGKILL forward.
 func (w *podWorker) terminate(ctx context.Context) {
 	grace := 30 * time.Second
 	if g := w.pod.Spec.TerminationGracePeriodSeconds; g != nil {
@@ -565,9 +590,10 @@ func (w *podWorker) terminate(ctx context.Context) {
 	if w.grace != nil {
 		grace = time.Duration(*w.grace) * time.Second
 	}
-	w.mu.Unlock()
 	grace = max(grace, minPreStopGrace)
 	deadline := w.r.now().Add(grace)
+	w.killAt = deadline
+	w.mu.Unlock()
 	var wg sync.WaitGroup
 	for _, c := range w.ctrs {
 		w.mu.Lock()
@@ -580,16 +606,36 @@ func (w *podWorker) terminate(ctx context.Context) {
 		go func() {
 			defer wg.Done()
 			w.event(ctx, corev1.EventTypeNormal, "Killing", "Stopping container "+c.spec.Name)
-			left := grace
 			if hook(&c.spec, false) != nil {
 				w.preStop(ctx, c, deadline)
-				left = max(deadline.Sub(w.r.now()), minPreStopGrace)
 			}
 			_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGTERM)
-			wctx, cancel := context.WithTimeout(ctx, left)
-			defer cancel()
-			if _, err := w.r.Runtime.Wait(wctx, c.id); err != nil {
+			termAt := w.r.now()
+			exited := make(chan struct{})
+			go func() {
+				_, _ = w.r.Runtime.Wait(ctx, c.id)
+				close(exited)
+			}()
+			for {
+				w.mu.Lock()
+				killAt, regrace := w.killAt, w.regrace
+				w.mu.Unlock()
+				if floor := termAt.Add(minPreStopGrace); killAt.Before(floor) {
+					killAt = floor
+				}
+				select {
+				case <-exited:
+					return
+				case <-regrace:
+					continue
+				case <-time.After(killAt.Sub(w.r.now())):
+				}
 				_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGKILL)
+				select {
+				case <-exited:
+				case <-time.After(10 * time.Second):
+				}
+				return
 			}
 		}()
 	}

@@ -154,6 +154,7 @@ func (r *PodRunner) sync(ctx context.Context, obj any) {
 	switch {
 	case exists && p.DeletionTimestamp != nil:
 		w.stop(true, p.DeletionGracePeriodSeconds)
+		w.shorten(p.DeletionGracePeriodSeconds)
 	case !exists && p.DeletionTimestamp != nil:
 		// Being deleted with nothing running here (it never started, or
 		// an earlier run of the agent left it): its files go and its
@@ -174,6 +175,7 @@ func (r *PodRunner) stopWorker(uid types.UID, deleted bool, grace *int64) {
 	r.mu.Unlock()
 	if w != nil {
 		w.stop(deleted, grace)
+		w.shorten(grace)
 	}
 }
 
