@@ -197,6 +197,12 @@ func containerInit(cfgPath string, status *os.File) error {
 	if err := syscall.Setresuid(int(cfg.UID), int(cfg.UID), int(cfg.UID)); err != nil {
 		return fmt.Errorf("setting uid %d: %w", cfg.UID, err)
 	}
+	// As many open files as this process may have, as runc's bundles
+	// ask (nofileLimit); set through syscall so that exec keeps it.
+	nofile := nofileLimit()
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &syscall.Rlimit{Cur: nofile.Soft, Max: nofile.Hard}); err != nil {
+		return fmt.Errorf("setting the open files limit: %w", err)
+	}
 	resetSignals()
 	err = unix.Exec(path, cfg.Args, env)
 	return fmt.Errorf("exec %q: %w", cfg.Args[0], err)

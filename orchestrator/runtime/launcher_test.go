@@ -3,6 +3,7 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -540,9 +541,10 @@ func TestResolveInRoot(t *testing.T) {
 	}
 }
 
-// TestLauncherResetsSignals: a signal this process ignores (nohup's
-// SIGHUP) is not ignored by the container's command.
-func TestLauncherResetsSignals(t *testing.T) {
+// TestLauncherProcessDefaults: a signal this process ignores (nohup's
+// SIGHUP) is not ignored by the container's command, whose open files
+// limit is runc's.
+func TestLauncherProcessDefaults(t *testing.T) {
 	t.Parallel()
 	d := newLauncher(t)
 	ctx := tctx(t)
@@ -557,5 +559,17 @@ func TestLauncherResetsSignals(t *testing.T) {
 	}
 	if !strings.Contains(out.String(), "SigIgn:\t0000000000000000\n") {
 		t.Errorf("the command starts with signals ignored:\n%s", out.String())
+	}
+	// Open files: as many as the runtime may have, soft and hard (runc's).
+	var limits safeBuffer
+	if err := d.Start(ctx, "l-limits", ContainerSpec{Rootfs: rootfs(t), Args: []string{"/testapp", "-cat", "/proc/self/limits"}, Stdout: &limits}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Wait(ctx, "l-limits"); err != nil {
+		t.Fatal(err)
+	}
+	nofile := nofileLimit()
+	if !regexpMatch(fmt.Sprintf(`Max open files +%d +%d `, nofile.Hard, nofile.Hard), limits.String()) {
+		t.Errorf("open files limit is not %d:\n%s", nofile.Hard, limits.String())
 	}
 }
