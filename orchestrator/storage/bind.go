@@ -32,7 +32,10 @@ func (c *Controller) syncClaim(ctx context.Context, ns, name string) error {
 		return c.protect(ctx, pvc)
 	}
 	if pvc.Spec.StorageClassName == nil {
-		return c.assignDefaultClass(ctx, pvc)
+		if assigned, err := c.assignDefaultClass(ctx, pvc); assigned || err != nil {
+			return err
+		}
+		// No default class: the claim binds as one of class "".
 	}
 	if pvc.Spec.VolumeName != "" {
 		pv, err := c.volumes.Get(pvc.Spec.VolumeName)
@@ -54,7 +57,7 @@ func (c *Controller) syncClaim(ctx context.Context, ns, name string) error {
 		}
 		return c.bind(ctx, pvc, pv)
 	}
-	class := *pvc.Spec.StorageClassName
+	class := classOf(pvc)
 	if pv := c.match(pvc); pv != nil {
 		return c.bind(ctx, pvc, pv)
 	}
@@ -106,12 +109,20 @@ func (c *Controller) syncClaim(ctx context.Context, ns, name string) error {
 	return c.bind(ctx, pvc, pv)
 }
 
+// classOf is a claim's class, "" for none.
+func classOf(pvc *corev1.PersistentVolumeClaim) string {
+	if pvc.Spec.StorageClassName == nil {
+		return ""
+	}
+	return *pvc.Spec.StorageClassName
+}
+
 // assignDefaultClass gives a claim without a class the default one, if
-// the cluster has one.
-func (c *Controller) assignDefaultClass(ctx context.Context, pvc *corev1.PersistentVolumeClaim) error {
+// the cluster has one; false when it has none.
+func (c *Controller) assignDefaultClass(ctx context.Context, pvc *corev1.PersistentVolumeClaim) (bool, error) {
 	classes, err := c.classes.List(everything())
 	if err != nil {
-		return err
+		return false, err
 	}
 	var def *storagev1.StorageClass
 	for _, sc := range classes {
@@ -121,12 +132,12 @@ func (c *Controller) assignDefaultClass(ctx context.Context, pvc *corev1.Persist
 		}
 	}
 	if def == nil {
-		return nil
+		return false, nil
 	}
 	pvc = pvc.DeepCopy()
 	pvc.Spec.StorageClassName = &def.Name
 	_, err = c.Client.CoreV1().PersistentVolumeClaims(pvc.Namespace).Update(ctx, pvc, metav1.UpdateOptions{})
-	return err
+	return true, err
 }
 
 // consumerNode is the node of a scheduled Pod that uses the claim, or "".
@@ -180,7 +191,7 @@ func (c *Controller) match(pvc *corev1.PersistentVolumeClaim) *corev1.Persistent
 // satisfies tells whether pv can serve pvc: class, access modes, volume
 // mode, size and selector.
 func satisfies(pv *corev1.PersistentVolume, pvc *corev1.PersistentVolumeClaim) bool {
-	if pv.Spec.StorageClassName != *pvc.Spec.StorageClassName {
+	if pv.Spec.StorageClassName != classOf(pvc) {
 		return false
 	}
 	for _, m := range pvc.Spec.AccessModes {

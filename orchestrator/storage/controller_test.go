@@ -362,3 +362,31 @@ func TestClaimInUseIsProtected(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestNoDefaultClass: without a default class, a claim without a class
+// keeps none and binds to a static volume of no class.
+func TestNoDefaultClass(t *testing.T) {
+	t.Parallel()
+	cs, _, ctx := startController(t)
+	if err := cs.StorageV1().StorageClasses().Delete(ctx, DefaultClassName, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cs.CoreV1().PersistentVolumes().Create(ctx, &corev1.PersistentVolume{
+		ObjectMeta: metav1.ObjectMeta{Name: "plain"},
+		Spec: corev1.PersistentVolumeSpec{
+			Capacity:               corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")},
+			AccessModes:            []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+			PersistentVolumeSource: corev1.PersistentVolumeSource{HostPath: &corev1.HostPathVolumeSource{Path: "/tmp/plain"}},
+		},
+	}, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(200 * time.Millisecond) // the controller's cache has seen the class go
+	if _, err := cs.CoreV1().PersistentVolumeClaims("default").Create(ctx, claim("classless", "-", "1Gi"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	pvc := waitClaim(t, ctx, cs, "classless", "Bound", bound)
+	if pvc.Spec.VolumeName != "plain" || pvc.Spec.StorageClassName != nil {
+		t.Errorf("claim bound to %q with class %v; want plain and no class", pvc.Spec.VolumeName, pvc.Spec.StorageClassName)
+	}
+}
