@@ -103,14 +103,18 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	for i := 1; i <= nodes; i++ {
 		name := fmt.Sprintf("pkg-node-%d", i)
 		nlog := log.With("component", "node-agent", "node", name)
+		nodeDir := filepath.Join(dir, "nodes", name)
+		drv, why, err := runtime.NewDriver(rt, nodeDir, nlog)
+		runtimeName := ""
+		if err == nil {
+			runtimeName = drv.Name()
+		}
 		a := &node.Agent{
-			Config: node.Config{Name: name, CPU: cpu, Memory: mem, Pods: 110},
+			Config: node.Config{Name: name, CPU: cpu, Memory: mem, Pods: 110, Runtime: runtimeName},
 			Client: cs,
 			Log:    nlog,
 		}
 		run(name, a.Run)
-		nodeDir := filepath.Join(dir, "nodes", name)
-		drv, why, err := runtime.NewDriver(rt, nodeDir, nlog)
 		if err != nil {
 			nlog.Warn("no container runtime: Pods bound to this node will not run", "err", err)
 			// Nothing runs there to stop: deleted Pods go at once.

@@ -41,6 +41,16 @@ type Config struct {
 	Pods   int64
 	// Address is the node's InternalIP.
 	Address string
+	// Runtime names the node's container runtime ("runc", "builtin"),
+	// reported as the Node's containerRuntimeVersion; "" reports "none".
+	Runtime string
+}
+
+func (c Config) runtimeVersion() string {
+	if c.Runtime == "" {
+		return "none"
+	}
+	return c.Runtime
 }
 
 // Agent keeps one virtual node registered and alive.
@@ -106,7 +116,7 @@ func (a *Agent) node() *corev1.Node {
 			},
 			NodeInfo: corev1.NodeSystemInfo{
 				OperatingSystem: runtime.GOOS, Architecture: runtime.GOARCH,
-				KubeletVersion: "v1.37.0-pkg", ContainerRuntimeVersion: "runc",
+				KubeletVersion: "v1.37.0-pkg", ContainerRuntimeVersion: c.runtimeVersion(),
 			},
 		},
 	}
