@@ -18,6 +18,15 @@ import (
 // PKG_REQUIRE_KUBECTL=1.
 func podsCluster(t *testing.T) func(args ...string) (string, error) {
 	t.Helper()
+	_, kubectl := podsSandbox(t)
+	return kubectl
+}
+
+// podsSandbox is podsCluster that also returns the cluster's sandbox
+// (its binary, data dir and kubeconfig), for tests that run pkg itself
+// against the cluster.
+func podsSandbox(t *testing.T) (clusterSandbox, func(args ...string) (string, error)) {
+	t.Helper()
 	if testing.Short() {
 		t.Skip("runs Pods on the bundled orchestrator; skipped with -short")
 	}
@@ -73,7 +82,7 @@ func podsCluster(t *testing.T) func(args ...string) (string, error) {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	return run
+	return sb, run
 }
 
 // eventually polls kubectl until check accepts its output.
