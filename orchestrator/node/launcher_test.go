@@ -25,7 +25,9 @@ import (
 // TestMain lets this test binary be a container's init for the built-in
 // runtime, which re-executes /proc/self/exe.
 func TestMain(m *testing.M) {
-	runtime.RunLauncherInit()
+	if code, isInit := runtime.RunLauncherInit(); isInit {
+		os.Exit(code)
+	}
 	os.Exit(m.Run())
 }
 

@@ -65,15 +65,22 @@ type launchConfig struct {
 var launcherHooked atomic.Bool
 
 // RunLauncherInit turns this process into a container's init when
-// LauncherDriver started it: it then never returns. Otherwise it returns
-// at once, having only read one environment variable. Every program that
-// may run a LauncherDriver (pkg's main, the tests of packages that use
-// one) calls it first thing.
-func RunLauncherInit() {
+// LauncherDriver started it. The init executes the container's command,
+// so on success the call never returns; if the container cannot be set
+// up, it reports why to the driver and returns isInit with the exit code
+// the caller must exit with at once. In any other process it returns
+// isInit false at once, having only read one environment variable.
+// Every program that may run a LauncherDriver (pkg's main, the tests of
+// packages that use one) calls it first thing:
+//
+//	if code, isInit := runtime.RunLauncherInit(); isInit {
+//		os.Exit(code)
+//	}
+func RunLauncherInit() (code int, isInit bool) {
 	launcherHooked.Store(true)
 	cfgPath := os.Getenv(launcherEnv)
 	if cfgPath == "" {
-		return
+		return 0, false
 	}
 	// Everything from here runs on this thread: it alone joins the Pod's
 	// network namespace and drops capabilities, and it executes the
@@ -83,7 +90,7 @@ func RunLauncherInit() {
 	err := containerInit(cfgPath, status)
 	msg := strings.ReplaceAll(err.Error(), "\n", " ")
 	_, _ = io.WriteString(status, "E"+msg+"\n")
-	os.Exit(127)
+	return 127, true
 }
 
 // containerInit sets the container up in the namespaces it was cloned

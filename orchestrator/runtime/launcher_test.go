@@ -20,7 +20,9 @@ import (
 // TestMain lets the test binary be a container's init: the launcher
 // re-executes /proc/self/exe, which here is this binary.
 func TestMain(m *testing.M) {
-	RunLauncherInit()
+	if code, isInit := RunLauncherInit(); isInit {
+		os.Exit(code)
+	}
 	os.Exit(m.Run())
 }
 
