@@ -575,3 +575,30 @@ func TestLauncherProcessDefaults(t *testing.T) {
 		t.Errorf("open files limit is not %d:\n%s", nofile.Hard, limits.String())
 	}
 }
+
+func TestLauncherReadOnlyRootfs(t *testing.T) {
+	t.Parallel()
+	d := newLauncher(t)
+	ctx := tctx(t)
+	for _, tc := range []struct {
+		id, file string
+		ro       bool
+		code     int
+	}{
+		{"l-ro", "/written", true, 1},
+		{"l-ro-volume", "/scratch/written", true, 0},
+		{"l-rw", "/written", false, 0},
+	} {
+		var out safeBuffer
+		err := d.Start(ctx, tc.id, ContainerSpec{
+			Rootfs: rootfs(t), ReadOnlyRootfs: tc.ro, Args: []string{"/testapp", "-append", tc.file, "-exit", "0"},
+			Mounts: []Mount{{Type: "tmpfs", Destination: "/scratch"}}, Stdout: &out, Stderr: &out,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st, err := d.Wait(ctx, tc.id); err != nil || st.Code != tc.code {
+			t.Errorf("%s: writing %s: exit %+v, %v, want %d\n%s", tc.id, tc.file, st, err, tc.code, out.String())
+		}
+	}
+}
