@@ -75,39 +75,63 @@ func (c cgroup) create(r Resources) error {
 }
 
 // enableV2Controllers turns on the memory, cpu and pids controllers in
-// every ancestor of the cgroup, so that it has their files.
+// every ancestor of the cgroup, so that it has their files. It writes
+// only where one is missing: a user given a delegated subtree cannot
+// write above it, where they are on already.
 func (c cgroup) enableV2Controllers() error {
 	avail, err := os.ReadFile(filepath.Join(c.base(), "cgroup.controllers"))
 	if err != nil {
 		return fmt.Errorf("reading the cgroup controllers: %w", err)
 	}
-	var enable []string
+	var want []string
 	for _, ctl := range []string{"memory", "cpu", "pids"} {
-		if strings.Contains(" "+strings.TrimSpace(string(avail))+" ", " "+ctl+" ") {
-			enable = append(enable, "+"+ctl)
+		if hasWord(string(avail), ctl) {
+			want = append(want, ctl)
 		}
 	}
-	dir := c.base()
-	for _, part := range strings.Split(strings.Trim(filepath.Dir(c.Path), "/"), "/") {
-		if len(enable) > 0 {
-			if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil {
-				return fmt.Errorf("enabling cgroup controllers in %s: %w", dir, err)
+	enable := func(dir string) error {
+		on, _ := os.ReadFile(filepath.Join(dir, "cgroup.subtree_control"))
+		var missing []string
+		for _, ctl := range want {
+			if !hasWord(string(on), ctl) {
+				missing = append(missing, "+"+ctl)
 			}
 		}
+		if len(missing) == 0 {
+			return nil
+		}
+		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(missing, " ")), 0o644); err != nil {
+			return fmt.Errorf("enabling cgroup controllers in %s: %w", dir, err)
+		}
+		return nil
+	}
+	dir := c.base()
+	if err := enable(dir); err != nil {
+		return err
+	}
+	for _, part := range strings.Split(strings.Trim(filepath.Dir(c.Path), "/"), "/") {
 		if part == "" {
-			break
+			continue
 		}
 		dir = filepath.Join(dir, part)
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			return fmt.Errorf("making cgroup %s: %w", dir, err)
 		}
-	}
-	if len(enable) > 0 && dir != c.base() {
-		if err := os.WriteFile(filepath.Join(dir, "cgroup.subtree_control"), []byte(strings.Join(enable, " ")), 0o644); err != nil {
-			return fmt.Errorf("enabling cgroup controllers in %s: %w", dir, err)
+		if err := enable(dir); err != nil {
+			return err
 		}
 	}
 	return nil
+}
+
+// hasWord tells whether the space-separated list holds word.
+func hasWord(list, word string) bool {
+	for _, w := range strings.Fields(list) {
+		if w == word {
+			return true
+		}
+	}
+	return false
 }
 
 // limit writes the resources as runc maps the OCI spec's: memory limit

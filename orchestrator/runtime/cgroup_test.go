@@ -22,7 +22,7 @@ func TestCgroupLimitsFiles(t *testing.T) {
 		{
 			name: "v2", v2: true,
 			want: map[string]string{
-				"cgroup.subtree_control":          "+memory +cpu +pids",
+				"cgroup.subtree_control":          "+pids",
 				"pkg/cgroup.subtree_control":      "+memory +cpu +pids",
 				"pkg/pod1/cgroup.subtree_control": "+memory +cpu +pids",
 				"pkg/pod1/c1/memory.max":          "134217728",
@@ -54,6 +54,10 @@ func TestCgroupLimitsFiles(t *testing.T) {
 			}
 			if tc.v2 {
 				if err := os.WriteFile(filepath.Join(root, "cgroup.controllers"), []byte("cpuset cpu io memory hugetlb pids rdma misc\n"), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				// Some on already at the top: only the others are written.
+				if err := os.WriteFile(filepath.Join(root, "cgroup.subtree_control"), []byte("cpu memory\n"), 0o644); err != nil {
 					t.Fatal(err)
 				}
 			}
