@@ -219,6 +219,12 @@ func (n *Network) Setup(ctx context.Context, podUID string) (string, string, err
 		{"-n", ns, "link", "set", "lo", "up"},
 		{"-n", ns, "route", "add", "default", "via", gw.String()},
 	}
+	// A namespace of this name left by an earlier run of the orchestrator
+	// that was killed (its containers are gone: this Pod is being set up
+	// anew) would make "netns add" fail: remove it first.
+	if _, err := os.Stat("/var/run/netns/" + ns); err == nil {
+		_ = ipCmd(ctx, "netns", "del", ns)
+	}
 	for _, s := range steps {
 		if err := ipCmd(ctx, s...); err != nil {
 			_ = ipCmd(context.WithoutCancel(ctx), "netns", "del", ns)

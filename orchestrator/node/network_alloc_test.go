@@ -1,6 +1,14 @@
 package node
 
-import "testing"
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // Addresses are handed out in turn: one freed is not given to the very
 // next Pod (ARP caches and connections may still point at the old Pod),
@@ -36,5 +44,39 @@ func TestNetworkAllocatesInTurn(t *testing.T) {
 	delete(n.used, "10.9.0.4")
 	if ip, err := n.allocate(); err != nil || ip != "10.9.0.4" {
 		t.Fatalf("allocated %q, %v; want the one freed address", ip, err)
+	}
+}
+
+// A Pod's namespace left by an orchestrator that was killed does not
+// stop the Pod from being set up again.
+func TestNetworkSetupReplacesAStaleNamespace(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("PKG_REQUIRE_RUNC") == "1" {
+			t.Fatal("root is required here (PKG_REQUIRE_RUNC=1)")
+		}
+		t.Skip("network namespaces need root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("iproute2's ip is not installed:", err)
+	}
+	ctx := context.Background()
+	tag := strconv.Itoa(os.Getpid() % 100000)
+	n := &Network{NS: "pkg-test-st" + tag, Bridge: "pkgst" + tag, CIDR: "10.251.0.0/24"}
+	t.Cleanup(func() { _ = n.Remove(context.Background()) })
+	uid := "5a1e0000-0000-4000-8000-" + fmt.Sprintf("%012d", os.Getpid())
+	ns := NSName(uid)
+	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
+		t.Fatalf("making the stale namespace: %v %s", err, out)
+	}
+	t.Cleanup(func() { _ = exec.Command("ip", "netns", "del", ns).Run() })
+	path, ip, err := n.Setup(ctx, uid)
+	if err != nil {
+		t.Fatalf("setting up over a stale namespace: %v", err)
+	}
+	if out, err := exec.Command("ip", "-n", ns, "-br", "addr", "show", "eth0").CombinedOutput(); err != nil || !strings.Contains(string(out), ip+"/24") {
+		t.Errorf("the new namespace %s has no eth0 with %s: %v %s", path, ip, err, out)
+	}
+	if err := n.Teardown(ctx, uid, ip); err != nil {
+		t.Fatal(err)
 	}
 }
