@@ -141,19 +141,29 @@ func (c *daemonSetController) nodeUpdated(oldObj, newObj any) {
 	c.enqueueAll()
 }
 
-// shouldRun reports whether a daemon Pod of ds belongs on node: the
-// template's node selector and required node affinity match it, and
-// every NoSchedule or NoExecute taint is tolerated.
-func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) bool {
+// shouldRun reports whether a daemon Pod of ds belongs on node (run:
+// the template's node selector and required node affinity match it, and
+// every NoSchedule or NoExecute taint is tolerated), and whether one
+// already there may stay (keep). As in Kubernetes, an untolerated
+// NoSchedule taint only keeps new daemon Pods away; an untolerated
+// NoExecute taint, or a selector or affinity that no longer matches,
+// removes the running ones.
+func shouldRun(ds *appsv1.DaemonSet, node *corev1.Node) (run, keep bool) {
 	pod := &corev1.Pod{Spec: *ds.Spec.Template.Spec.DeepCopy()}
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(pod).Match(node); err != nil || !ok {
-		return false
+		return false, false
 	}
 	tol := append(slices.Clone(pod.Spec.Tolerations), daemonTolerations...)
-	_, untolerated := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, tol, func(t *corev1.Taint) bool {
-		return t.Effect == corev1.TaintEffectNoSchedule || t.Effect == corev1.TaintEffectNoExecute
-	}, false)
-	return !untolerated
+	untolerated := func(effects ...corev1.TaintEffect) bool {
+		_, found := corev1helpers.FindMatchingUntoleratedTaint(klog.Background(), node.Spec.Taints, tol, func(t *corev1.Taint) bool {
+			return slices.Contains(effects, t.Effect)
+		}, false)
+		return found
+	}
+	if untolerated(corev1.TaintEffectNoExecute) {
+		return false, false
+	}
+	return !untolerated(corev1.TaintEffectNoSchedule), true
 }
 
 // targetNode is the node a daemon Pod is for: its nodeName once bound,
@@ -376,8 +386,10 @@ func (c *daemonSetController) manage(ctx context.Context, key string, ds *appsv1
 				live = append(live, p)
 			}
 		}
-		if !shouldRun(ds, n) {
-			del = append(del, live...)
+		if run, keep := shouldRun(ds, n); !run {
+			if !keep {
+				del = append(del, live...)
+			}
 			continue
 		}
 		desired++
@@ -497,7 +509,7 @@ func (c *daemonSetController) status(ds *appsv1.DaemonSet, nodes []*corev1.Node,
 	now := c.env.now()
 	var wait time.Duration
 	for _, n := range nodes {
-		run := shouldRun(ds, n)
+		run, _ := shouldRun(ds, n)
 		var live []*corev1.Pod
 		for _, p := range byNode[n.Name] {
 			if p.DeletionTimestamp == nil && p.Status.Phase != corev1.PodFailed && p.Status.Phase != corev1.PodSucceeded {

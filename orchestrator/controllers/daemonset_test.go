@@ -171,3 +171,55 @@ func TestDaemonSetFollowsNodes(t *testing.T) {
 		return slices.Equal(daemonNodes(t, client, ns, "app=agent"), []string{"node-b"}), nil
 	})
 }
+
+// TestDaemonSetTaintEffects: an untolerated NoSchedule taint added to a
+// node keeps new daemon Pods away but leaves the running one (counted as
+// misscheduled), as in Kubernetes; an untolerated NoExecute taint removes
+// it.
+func TestDaemonSetTaintEffects(t *testing.T) {
+	t.Parallel()
+	client, ns := start(t, Options{Controllers: []string{DaemonSetController}})
+	ctx := context.Background()
+	addNode(t, client, "node-a", nil)
+	ds := &appsv1.DaemonSet{
+		ObjectMeta: metav1.ObjectMeta{Name: "agent"},
+		Spec: appsv1.DaemonSetSpec{
+			Selector: &metav1.LabelSelector{MatchLabels: map[string]string{"app": "agent"}},
+			Template: podTemplate("agent", "agent:1"),
+		},
+	}
+	if _, err := client.AppsV1().DaemonSets(ns).Create(ctx, ds, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, 5*time.Second, "a pod on node-a", func() (bool, error) {
+		return slices.Equal(daemonNodes(t, client, ns, "app=agent"), []string{"node-a"}), nil
+	})
+	first := listPods(t, client, ns, "app=agent")[0].UID
+	taint := func(effect corev1.TaintEffect) {
+		t.Helper()
+		eventually(t, 5*time.Second, "tainting node-a", func() (bool, error) {
+			n, err := client.CoreV1().Nodes().Get(ctx, "node-a", metav1.GetOptions{})
+			if err != nil {
+				return false, err
+			}
+			n.Spec.Taints = []corev1.Taint{{Key: "example.com/maintenance", Effect: effect}}
+			_, err = client.CoreV1().Nodes().Update(ctx, n, metav1.UpdateOptions{})
+			return err == nil, nil
+		})
+	}
+	taint(corev1.TaintEffectNoSchedule)
+	eventually(t, 5*time.Second, "misscheduled, not desired", func() (bool, error) {
+		s, err := client.AppsV1().DaemonSets(ns).Get(ctx, "agent", metav1.GetOptions{})
+		if err != nil {
+			return false, err
+		}
+		return s.Status.DesiredNumberScheduled == 0 && s.Status.NumberMisscheduled == 1, nil
+	})
+	if pods := listPods(t, client, ns, "app=agent"); len(pods) != 1 || pods[0].UID != first || pods[0].DeletionTimestamp != nil {
+		t.Fatalf("a NoSchedule taint touched the running daemon pod: %v", pods)
+	}
+	taint(corev1.TaintEffectNoExecute)
+	eventually(t, 5*time.Second, "the NoExecute taint removes the pod", func() (bool, error) {
+		return len(daemonNodes(t, client, ns, "app=agent")) == 0, nil
+	})
+}

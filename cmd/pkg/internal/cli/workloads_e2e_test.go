@@ -755,9 +755,11 @@ func (e *workloadEnv) podsByNode(selector string) map[string][]corev1.Pod {
 }
 
 // TestWorkloadDaemonSetFollowsNodes: a DaemonSet applied with kubectl
-// runs one Pod on each of the two nodes. A NoExecute taint on pkg-node-2
-// (the node leaves the set the DaemonSet may use) removes its Pod and
-// leaves the other untouched; removing the taint brings one back.
+// runs one Pod on each of the two nodes. A NoSchedule taint on pkg-node-2
+// leaves its running Pod alone (counted as misscheduled), as in
+// Kubernetes. A NoExecute taint (the node leaves the set the DaemonSet
+// may use) removes its Pod and leaves the other untouched; removing the
+// taint brings one back.
 // Deleting the Node object removes its Pod; the node agent registers the
 // node again when it starts (here: `pkg cluster down` and `up`; a running
 // agent also re-registers a deleted node at its next status update, up to
@@ -831,6 +833,36 @@ spec:
 		}
 	})
 
+	// A NoSchedule taint keeps new daemon Pods away but leaves the
+	// running one, which the status counts as misscheduled.
+	var h2 history
+	e.follow(sel, func(f informers.SharedInformerFactory) cache.SharedIndexInformer {
+		return f.Core().V1().Pods().Informer()
+	}, func(what string, obj any, _ cache.Store) {
+		p := obj.(*corev1.Pod)
+		if string(p.UID) == node2UID && (what == "deleted" || p.DeletionTimestamp != nil) {
+			h2.fail("the Pod on pkg-node-2 was deleted for a NoSchedule taint")
+		}
+	})
+	e.mustKubectl("taint", "nodes", "pkg-node-2", "example.com/maintenance=now:NoSchedule")
+	e.waitFor("the DaemonSet counts the tainted node's Pod as misscheduled", 10*time.Second, func() string {
+		ds, err := e.cs.AppsV1().DaemonSets(workloadNS).Get(context.Background(), "agent", metav1.GetOptions{})
+		if err != nil {
+			return err.Error()
+		}
+		if s := ds.Status; s.DesiredNumberScheduled != 1 || s.NumberMisscheduled != 1 {
+			return fmt.Sprintf("status %+v", s)
+		}
+		return ""
+	})
+	e.mustKubectl("taint", "nodes", "pkg-node-2", "example.com/maintenance=now:NoSchedule-")
+	desired(2)
+	if by := e.podsByNode(sel); len(by["pkg-node-2"]) != 1 || string(by["pkg-node-2"][0].UID) != node2UID {
+		t.Errorf("after a NoSchedule taint came and went, pkg-node-2 runs %v, want its first Pod", by["pkg-node-2"])
+	}
+	h2.check(t, "a NoSchedule taint removed a running daemon Pod")
+
+	// A NoExecute taint removes it.
 	e.mustKubectl("taint", "nodes", "pkg-node-2", "example.com/leaving=now:NoExecute")
 	onEach("the tainted node's Pod removed", "pkg-node-1")
 	desired(1)
