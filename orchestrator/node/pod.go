@@ -191,7 +191,13 @@ func (w *podWorker) setup(ctx context.Context) error {
 	if err := ensureDir(dir); err != nil {
 		return err
 	}
-	if w.r.Network != nil {
+	if w.hostNetwork() {
+		// On the host's network the Pod's address is the node's, so that
+		// Endpoints list it and Services reach it.
+		w.mu.Lock()
+		w.podIP = w.r.hostIP()
+		w.mu.Unlock()
+	} else {
 		ns, ip, err := w.r.Network.Setup(ctx, string(w.pod.UID))
 		if err != nil {
 			w.failAll("CreateContainerConfigError", err.Error())
@@ -547,9 +553,16 @@ func (w *podWorker) containerSpec(ctx context.Context, c *ctr) (runtime.Containe
 	return runtime.ContainerSpec{
 		Rootfs: c.rootfs, Args: args, Env: env, Cwd: cwd, UID: uid, GID: gid,
 		Hostname: w.pod.Name, Mounts: mounts, NetNS: netns, Resources: res,
-		// Without a cluster network, Pods are on the host's (host-network mode).
-		HostNetwork: w.r.Network == nil,
+		// Without a cluster network (host-network mode), and for
+		// spec.hostNetwork, the Pod is on the host's network.
+		HostNetwork: w.hostNetwork(),
 	}, nil
+}
+
+// hostNetwork tells whether the Pod runs on the host's network: asked
+// for by spec.hostNetwork, or the node has no cluster network.
+func (w *podWorker) hostNetwork() bool {
+	return w.r.Network == nil || w.pod.Spec.HostNetwork
 }
 
 func orLoopback(ip string) string {
@@ -651,7 +664,7 @@ func (w *podWorker) cleanup(ctx context.Context) {
 	w.mu.Lock()
 	ip, deleted := w.podIP, w.deleted
 	w.mu.Unlock()
-	if w.r.Network != nil && ip != "" {
+	if !w.hostNetwork() && ip != "" {
 		if err := w.r.Network.Teardown(ctx, string(w.pod.UID), ip); err != nil {
 			w.r.log().Warn("tearing down pod network", "pod", w.key(), "err", err)
 		}

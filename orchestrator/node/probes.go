@@ -228,10 +228,10 @@ func resolvePort(p intstr.IntOrString, c *corev1.Container) (int, error) {
 	return 0, fmt.Errorf("port %q is not a port of container %s", p.StrVal, c.Name)
 }
 
-// dial connects to a Pod: from inside the cluster network when there is
-// one.
+// dial connects to a Pod: from inside the cluster network when the Pod
+// is on it.
 func (w *podWorker) dial(ctx context.Context, network, addr string) (net.Conn, error) {
-	if w.r.Network != nil {
+	if !w.hostNetwork() {
 		return w.r.Network.DialContext(ctx, network, addr)
 	}
 	return (&net.Dialer{}).DialContext(ctx, network, addr)

@@ -35,9 +35,13 @@ type PodRunner struct {
 	Runtime runtime.Driver
 	// Images provides root filesystems; required.
 	Images Images
-	// Network gives Pods their own address; nil leaves each Pod in a
-	// private network namespace with only loopback.
+	// Network gives Pods their own address; nil puts every Pod on the
+	// host's network (host-network mode, without the privileges for
+	// namespaces), as Pods with spec.hostNetwork always are.
 	Network *Network
+	// HostIP is the node's address, the podIP of Pods on the host's
+	// network; "" means 127.0.0.1.
+	HostIP string
 	// Dir holds the Pods' volumes, root filesystems and logs.
 	Dir string
 	// DNS is the cluster DNS server's address written into Pods'
@@ -58,6 +62,14 @@ type PodRunner struct {
 
 	mu      sync.Mutex
 	workers map[types.UID]*podWorker
+}
+
+// hostIP is the address of Pods on the host's network.
+func (r *PodRunner) hostIP() string {
+	if r.HostIP == "" {
+		return "127.0.0.1"
+	}
+	return r.HostIP
 }
 
 func (r *PodRunner) now() time.Time {
@@ -161,7 +173,7 @@ func (r *PodRunner) sync(ctx context.Context, obj any) {
 		// deletion is complete.
 		go func() {
 			_ = os.RemoveAll(r.podDir(p))
-			if r.Network != nil && p.Status.PodIP != "" {
+			if r.Network != nil && !p.Spec.HostNetwork && p.Status.PodIP != "" {
 				_ = r.Network.Teardown(ctx, string(p.UID), p.Status.PodIP)
 			}
 			r.finishDeletion(ctx, p)

@@ -104,7 +104,7 @@ func (w *podWorker) status(old corev1.PodStatus) corev1.PodStatus {
 	}
 	ready := allReady && anyRunning && w.phase == corev1.PodRunning
 	st.Conditions = []corev1.PodCondition{
-		cond(corev1.PodReadyToStartContainers, w.netns != "" || w.r.Network == nil, ""),
+		cond(corev1.PodReadyToStartContainers, w.netns != "" || w.hostNetwork(), ""),
 		cond(corev1.PodInitialized, w.initDone, "ContainersNotInitialized"),
 		cond(corev1.PodReady, ready, "ContainersNotReady"),
 		cond(corev1.ContainersReady, ready, "ContainersNotReady"),
