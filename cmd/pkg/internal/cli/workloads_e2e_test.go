@@ -372,8 +372,9 @@ func TestWorkloadDeploymentSurvivesKilledPod(t *testing.T) {
 	mu.Lock()
 	late := returned.Sub(thirdReady)
 	mu.Unlock()
-	// pkg, as Helm, checks every 2 s.
-	if late > 4*time.Second {
+	// pkg, as Helm, checks every 2 s; the rest is slack for a busy
+	// machine.
+	if late > 5*time.Second {
 		t.Errorf("pkg install --wait returned %s after the third Pod became Ready", late)
 	}
 	if got := e.mustKubectl("rollout", "status", "deployment/"+rel, "--timeout=5s"); !strings.Contains(got, "successfully rolled out") {
