@@ -894,8 +894,13 @@ spec:
 	if out, errOut, err := e.sb.pkg(t, "up", "--port", strconv.Itoa(e.sb.port), "--nodes", "2"); err != nil {
 		t.Fatalf("pkg cluster up: %v\n%s%s", err, out, errOut)
 	}
-	onEach("a daemon Pod on the node that joined again", "pkg-node-1", "pkg-node-2")
+	by = onEach("a daemon Pod on the node that joined again", "pkg-node-1", "pkg-node-2")
 	desired(2)
+	// pkg-node-1 only restarted (as a rebooted node): its Pod is kept,
+	// as Kubernetes keeps it.
+	if got := string(by["pkg-node-1"][0].UID); got != node1UID {
+		t.Errorf("the restart replaced the Pod of pkg-node-1 (uid %s, was %s)", got, node1UID)
+	}
 	if nodes := e.mustKubectl("get", "nodes", "--no-headers"); strings.Count(nodes, " Ready ") != 2 {
 		t.Errorf("after the restart kubectl get nodes shows:\n%s", nodes)
 	}
