@@ -118,6 +118,11 @@ func newRunnerEnvWith(t *testing.T, configure func(*PodRunner)) (*runnerEnv, con
 	rctx, stop := context.WithCancel(ctx)
 	go func() { _ = r.Run(rctx); close(done) }()
 	t.Cleanup(func() {
+		// Pods left running are removed at once (as a forced delete), so
+		// that a failed test does not wait out their grace periods.
+		zero := int64(0)
+		_ = cs.CoreV1().Pods("").DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
+		time.Sleep(100 * time.Millisecond)
 		stop()
 		<-done
 		// The test's cluster network goes too: nothing is left on the host.
