@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"crypto/sha256"
 	"fmt"
 	"net"
 	"os"
@@ -81,6 +82,14 @@ func ipCmd(ctx context.Context, args ...string) error {
 	return nil
 }
 
+// bridgeMAC is the bridge's own MAC address: locally administered,
+// derived from the network's namespace and bridge names so that it is
+// the same each time the network is set up.
+func (n *Network) bridgeMAC() string {
+	h := sha256.Sum256([]byte(n.ns() + "/" + n.bridge()))
+	return fmt.Sprintf("02:%02x:%02x:%02x:%02x:%02x", h[0], h[1], h[2], h[3], h[4])
+}
+
 // ensureBridge creates the bridge with the gateway address, once.
 func (n *Network) ensureBridge(ctx context.Context) error {
 	if n.ready {
@@ -103,6 +112,11 @@ func (n *Network) ensureBridge(ctx context.Context) error {
 	ones, _ := ipnet.Mask.Size()
 	addr := fmt.Sprintf("%s/%d", gw, ones)
 	for _, step := range [][]string{
+		// A bridge with no address of its own takes the lowest of its
+		// ports' MAC addresses, so the gateway's MAC would change as
+		// Pods come and go (and Pods would send to the old one until
+		// their ARP entries age). A fixed address keeps it.
+		{"-n", n.ns(), "link", "set", n.bridge(), "address", n.bridgeMAC()},
 		{"-n", n.ns(), "addr", "replace", addr, "dev", n.bridge()},
 		{"-n", n.ns(), "link", "set", n.bridge(), "up"},
 		{"-n", n.ns(), "link", "set", "lo", "up"},

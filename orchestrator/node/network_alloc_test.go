@@ -80,3 +80,57 @@ func TestNetworkSetupReplacesAStaleNamespace(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// The gateway's MAC address does not change as Pods come and go: a
+// bridge left to itself takes its lowest port's address, and Pods would
+// send replies to a gateway MAC that is gone until their ARP entries age.
+func TestNetworkBridgeKeepsItsMAC(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("PKG_REQUIRE_RUNC") == "1" {
+			t.Fatal("root is required here (PKG_REQUIRE_RUNC=1)")
+		}
+		t.Skip("network namespaces need root")
+	}
+	if _, err := exec.LookPath("ip"); err != nil {
+		t.Skip("iproute2's ip is not installed:", err)
+	}
+	ctx := context.Background()
+	tag := strconv.Itoa(os.Getpid() % 100000)
+	n := &Network{NS: "pkg-test-mac" + tag, Bridge: "pkgmac" + tag, CIDR: "10.252.0.0/24"}
+	t.Cleanup(func() { _ = n.Remove(context.Background()) })
+	mac := func() string {
+		out, err := exec.Command("ip", "-n", n.NS, "-br", "link", "show", n.Bridge).CombinedOutput()
+		if err != nil {
+			t.Fatalf("%v %s", err, out)
+		}
+		f := strings.Fields(string(out))
+		if len(f) < 3 {
+			t.Fatalf("ip -br link: %q", out)
+		}
+		return f[2]
+	}
+	if err := n.Ensure(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want := mac()
+	var uids, ips []string
+	for i := range 3 {
+		uid := fmt.Sprintf("3ac%05d-0000-4000-8000-%012d", i, os.Getpid())
+		_, ip, err := n.Setup(ctx, uid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		uids, ips = append(uids, uid), append(ips, ip)
+		if got := mac(); got != want {
+			t.Fatalf("after Pod %d joined, the bridge's MAC is %s, was %s", i, got, want)
+		}
+	}
+	for i := range uids {
+		if err := n.Teardown(ctx, uids[i], ips[i]); err != nil {
+			t.Fatal(err)
+		}
+		if got := mac(); got != want {
+			t.Fatalf("after Pod %d left, the bridge's MAC is %s, was %s", i, got, want)
+		}
+	}
+}
