@@ -73,7 +73,6 @@
 //     Deployment, ReplicaSet or StatefulSet for percentages and
 //     maxUnavailable), disruptionsAllowed, expiring disruptedPods and the
 //     DisruptionAllowed condition.
-//
 //   - HorizontalPodAutoscaler (hpa*.go): autoscaling/v2 against the
 //     target's scale subresource, from the Pods' usage read through
 //     metrics.k8s.io (hpa_metrics.go); Kubernetes' replica calculation
