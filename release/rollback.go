@@ -33,6 +33,9 @@ func (e *Env) Rollback(ctx context.Context, o RollbackOptions) (*Release, error)
 	}
 	var h []*Release
 	if o.DryRun == DryRunNone {
+		if p, ok := e.Target.(Prefetcher); ok {
+			p.Prefetch(ctx)
+		}
 		unlock, err := e.lock(ctx, o.Namespace, o.Name)
 		if err != nil {
 			return nil, err

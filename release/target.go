@@ -156,3 +156,10 @@ type Looker interface {
 type PodLogReader interface {
 	PodLogs(ctx context.Context, namespace, pod string, w io.Writer) error
 }
+
+// Prefetcher is implemented by targets that can start reading what
+// Build needs (the API's discovery) in the background, so that it
+// overlaps the requests a command makes before its first Build.
+type Prefetcher interface {
+	Prefetch(ctx context.Context)
+}

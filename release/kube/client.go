@@ -97,6 +97,21 @@ func New(cfg *rest.Config, opts Options) (*Client, error) {
 	return c, nil
 }
 
+// parallelRequests is how many requests of one step (reading the live
+// objects, creating or patching one kind) are in flight at once: enough
+// for a typical chart's step to go in one round trip.
+const parallelRequests = 16
+
+// Prefetch starts discovery in the background, so that the first
+// mapping of a kind does not wait for it after the requests that come
+// before it (taking the release lock, reading the history). Mappings
+// asked meanwhile wait for the same discovery rather than start another.
+func (c *Client) Prefetch(ctx context.Context) {
+	go func() {
+		_, _ = c.mapper.RESTMappingWithContext(ctx, schema.GroupKind{Kind: "ConfigMap"}, "v1")
+	}()
+}
+
 // mapping maps a kind to its API resource. When discovery does not know
 // the kind, the cache is dropped and discovery asked once more, since the
 // kind's CRD may have been created since the cache was filled.
@@ -135,7 +150,7 @@ func (c *Client) Get(ctx context.Context, list release.ResourceList) ([]*unstruc
 	out := make([]*unstructured.Unstructured, len(list))
 	errs := make([]error, len(list))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, parallelRequests)
 	for i, r := range list {
 		wg.Add(1)
 		go func() {

@@ -25,7 +25,7 @@ func (c *Client) Create(ctx context.Context, list release.ResourceList) (*releas
 		batch := list[start:end]
 		errs := make([]error, len(batch))
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
+		sem := make(chan struct{}, parallelRequests)
 		for i, r := range batch {
 			wg.Add(1)
 			go func() {

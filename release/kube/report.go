@@ -21,7 +21,7 @@ func (c *Client) Ready(ctx context.Context, list release.ResourceList) ([]releas
 	out := make([]release.ResourceState, len(list))
 	errs := make([]error, len(list))
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, 8)
+	sem := make(chan struct{}, parallelRequests)
 	for i, r := range list {
 		wg.Add(1)
 		go func() {

@@ -65,7 +65,7 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 		batch := target[start:end]
 		outs := make([]outcome, len(batch))
 		var wg sync.WaitGroup
-		sem := make(chan struct{}, 8)
+		sem := make(chan struct{}, parallelRequests)
 		for i, t := range batch {
 			wg.Add(1)
 			go func() {
