@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log/slog"
@@ -51,6 +52,37 @@ func (c Config) runtimeVersion() string {
 		return "none"
 	}
 	return c.Runtime
+}
+
+// ConfigTaintsAnnotation records on a Node the taints its Config gave it
+// (a JSON list), so that a restart with other taints removes those the
+// Config no longer has while keeping the ones others added.
+const ConfigTaintsAnnotation = "node.pkg.dev/config-taints"
+
+// configTaints reads ConfigTaintsAnnotation; nil when absent or unreadable.
+func configTaints(annotations map[string]string) []corev1.Taint {
+	var ts []corev1.Taint
+	if s, ok := annotations[ConfigTaintsAnnotation]; ok {
+		if err := json.Unmarshal([]byte(s), &ts); err != nil {
+			return nil
+		}
+	}
+	return ts
+}
+
+// setConfigTaints records ts in ConfigTaintsAnnotation of m, or removes
+// it when ts is empty; it returns m, made when nil.
+func setConfigTaints(m map[string]string, ts []corev1.Taint) map[string]string {
+	if len(ts) == 0 {
+		delete(m, ConfigTaintsAnnotation)
+		return m
+	}
+	b, _ := json.Marshal(ts)
+	if m == nil {
+		m = map[string]string{}
+	}
+	m[ConfigTaintsAnnotation] = string(b)
+	return m
 }
 
 // Agent keeps one virtual node registered and alive.
@@ -103,7 +135,7 @@ func (a *Agent) node() *corev1.Node {
 		addr = "127.0.0.1"
 	}
 	return &corev1.Node{
-		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Labels: labels},
+		ObjectMeta: metav1.ObjectMeta{Name: c.Name, Labels: labels, Annotations: setConfigTaints(nil, c.Taints)},
 		Spec:       corev1.NodeSpec{Taints: c.Taints},
 		Status: corev1.NodeStatus{
 			Capacity:    capacity,
@@ -137,8 +169,10 @@ func readyConditions(now metav1.Time) []corev1.NodeCondition {
 }
 
 // Register creates the Node, or brings an existing one (a restart) back
-// to Ready with the configured capacity, keeping its taints added by
-// others except the unreachable and not-ready ones.
+// to Ready with the configured labels, capacity and taints: of its
+// taints, it keeps those added by others except the unreachable and
+// not-ready ones, drops those an earlier Config gave it, and adds the
+// Config's (which replace any of the same key and effect).
 func (a *Agent) Register(ctx context.Context) error {
 	want := a.node()
 	nodes := a.Client.CoreV1().Nodes()
@@ -153,18 +187,16 @@ func (a *Agent) Register(ctx context.Context) error {
 		return fmt.Errorf("registering node %s: %w", want.Name, err)
 	}
 	cur.Labels = want.Labels
+	before := configTaints(cur.Annotations)
 	var taints []corev1.Taint
 	for _, t := range cur.Spec.Taints {
-		if t.Key != corev1.TaintNodeUnreachable && t.Key != corev1.TaintNodeNotReady {
+		if t.Key != corev1.TaintNodeUnreachable && t.Key != corev1.TaintNodeNotReady &&
+			!hasTaint(before, t) && !hasTaint(want.Spec.Taints, t) {
 			taints = append(taints, t)
 		}
 	}
-	for _, t := range want.Spec.Taints {
-		if !hasTaint(taints, t) {
-			taints = append(taints, t)
-		}
-	}
-	cur.Spec.Taints = taints
+	cur.Spec.Taints = append(taints, want.Spec.Taints...)
+	cur.Annotations = setConfigTaints(cur.Annotations, want.Spec.Taints)
 	cur, err = nodes.Update(ctx, cur, metav1.UpdateOptions{})
 	if err != nil {
 		return fmt.Errorf("registering node %s: %w", want.Name, err)
