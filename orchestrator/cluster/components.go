@@ -42,9 +42,11 @@ type components struct {
 }
 
 // startComponents starts the components against the server at url, with
-// the cluster's own credentials, until ctx ends. Every node runs its
-// containers with the runtime named rt (see runtime.NewDriver).
-func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes int, rt string, log *slog.Logger) (*components, error) {
+// the cluster's own credentials, until ctx ends, with one agent for each
+// of nodes (checked by ResolveNodes), which runs its containers with the
+// runtime its config names (see runtime.NewDriver). rt is the runtime
+// asked for the nodes, checked even when there are none.
+func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, log *slog.Logger) (*components, error) {
 	cfg := &rest.Config{
 		Host:            url,
 		BearerToken:     creds.Token,
@@ -80,7 +82,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		log.Warn("default StorageClass", "err", err)
 	}
 	run("persistentvolume-controller", (&storage.Controller{Client: cs, Dir: filepath.Join(dir, "volumes"), Log: log.With("component", "persistentvolume-controller")}).Run)
-	cpu, mem := nodeCapacity(nodes)
+	hostCPU, hostMem := nodeCapacity(len(nodes))
 	images, err := image.Open(filepath.Join(dir, "images"))
 	if err != nil {
 		return nil, fmt.Errorf("opening the image store: %w", err)
@@ -100,20 +102,20 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	}
 	c.network = network
 	dnsIP := startServices(ctx, cs, network, log, run)
-	for i := 1; i <= nodes; i++ {
-		name := fmt.Sprintf("pkg-node-%d", i)
+	for _, n := range nodes {
+		name := n.Name
+		cfg, err := n.agentConfig(hostCPU, hostMem)
+		if err != nil {
+			return nil, err
+		}
 		nlog := log.With("component", "node-agent", "node", name)
 		nodeDir := filepath.Join(dir, "nodes", name)
-		drv, why, err := runtime.NewDriver(rt, nodeDir, nlog)
-		runtimeName := ""
+		drv, why, err := runtime.NewDriver(n.Runtime, nodeDir, nlog)
 		if err == nil {
-			runtimeName = drv.Name()
+			cfg.Runtime = drv.Name()
 		}
-		a := &node.Agent{
-			Config: node.Config{Name: name, CPU: cpu, Memory: mem, Pods: 110, Runtime: runtimeName},
-			Client: cs,
-			Log:    nlog,
-		}
+		mem := cfg.Memory
+		a := &node.Agent{Config: cfg, Client: cs, Log: nlog}
 		run(name, a.Run)
 		if err != nil {
 			nlog.Warn("no container runtime: Pods bound to this node will not run", "err", err)
@@ -125,6 +127,31 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog, Eviction: &node.Eviction{NodeMemory: mem.Value()}}
 		run(name+"-pods", r.Run)
 		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)
+	}
+	return c, nil
+}
+
+// agentConfig is the node agent's config of n: its capacity, else
+// this host's share (cpu, mem) and DefaultNodePods Pods; its labels,
+// with zone and region; its taints. The runtime is left to the caller.
+func (n NodeConfig) agentConfig(cpu, mem resource.Quantity) (node.Config, error) {
+	c := node.Config{Name: n.Name, CPU: cpu, Memory: mem, Pods: DefaultNodePods, Labels: n.labels(), Taints: n.taints()}
+	for _, q := range []struct {
+		value Quantity
+		to    *resource.Quantity
+		field string
+	}{{n.Capacity.CPU, &c.CPU, "capacity.cpu"}, {n.Capacity.Memory, &c.Memory, "capacity.memory"}} {
+		if q.value == "" {
+			continue
+		}
+		v, err := resource.ParseQuantity(string(q.value))
+		if err != nil {
+			return node.Config{}, fmt.Errorf("node %s: %s: %w", n.Name, q.field, err)
+		}
+		*q.to = v
+	}
+	if n.Capacity.Pods != nil {
+		c.Pods = *n.Capacity.Pods
 	}
 	return c, nil
 }

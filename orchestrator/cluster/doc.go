@@ -7,6 +7,10 @@
 // (Paths, ReadState, Check, Probe, Kubeconfig) let a command line start,
 // find, stop and connect to a cluster that runs in another process.
 //
+// The virtual nodes are Options.Nodes alike ones, or Options.NodeConfigs
+// each with its own name, labels, zone, capacity, taints and runtime,
+// which LoadConfig reads from a cluster config file (kind Cluster).
+//
 // Files kept in the data directory (see Paths):
 //
 //	store.db, store.pid, encryption.key   the object store (orchestrator/store)

@@ -45,11 +45,18 @@ type Options struct {
 	// Port is the TCP port; DefaultPort when 0.
 	Port int
 	// Nodes is the number of virtual nodes, each a node agent in this
-	// process registering a Node "pkg-node-N"; 0 runs none.
+	// process registering a Node "pkg-node-N"; 0 runs none. NodeConfigs,
+	// when set, replaces it.
 	Nodes int
+	// NodeConfigs, when not nil, are the virtual nodes, each with its own
+	// name, labels, capacity, taints and runtime (see LoadConfig for the
+	// file that gives them); Nodes is ignored. Run checks them with
+	// ResolveNodes.
+	NodeConfigs []NodeConfig
 	// Runtime names the nodes' container runtime: "runc", "builtin", or
 	// "auto" (also when empty), which takes runc when it can run here and
-	// the built-in launcher otherwise. Each node logs the choice and why.
+	// the built-in launcher otherwise; a NodeConfig naming its own runtime
+	// overrides it. Each node logs the choice and why.
 	Runtime string
 	// Logger receives the server's messages; discarded when nil.
 	Logger *slog.Logger
@@ -124,6 +131,14 @@ func Run(ctx context.Context, opts Options) (err error) {
 	now := opts.Clock
 	if now == nil {
 		now = time.Now
+	}
+	nodes := opts.NodeConfigs
+	if nodes == nil {
+		nodes = DefaultNodes(opts.Nodes, "")
+	}
+	nodes, err = ResolveNodes(nodes, opts.Runtime)
+	if err != nil {
+		return err
 	}
 	dir := opts.DataDir
 	// A directory that exists is the user's choice: it is not chmod-ed
@@ -207,7 +222,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		URL:       URL(opts.Address, port),
 		Address:   opts.Address,
 		Port:      port,
-		Nodes:     opts.Nodes,
+		Nodes:     len(nodes),
 		StartedAt: now().UTC().Truncate(time.Second),
 	}
 	if err := writeState(dir, state); err != nil {
@@ -217,9 +232,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	served := make(chan error, 1)
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
-	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", opts.Nodes)
+	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", len(nodes))
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, opts.Nodes, opts.Runtime, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()
