@@ -24,6 +24,7 @@ type clusterOptions struct {
 	port    int
 	nodes   int
 	runtime string
+	config  string
 }
 
 // clusterDataDir is the default data directory: $XDG_DATA_HOME/pkg/cluster,
@@ -88,7 +89,24 @@ func (o *clusterOptions) addServeFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.address, "address", cluster.DefaultAddress, "address to listen on (loopback only by default)")
 	fs.IntVar(&o.port, "port", cluster.DefaultPort, "port of the Kubernetes API")
 	fs.IntVar(&o.nodes, "nodes", 1, "number of virtual nodes (node agents registering pkg-node-1..N)")
-	fs.StringVar(&o.runtime, "runtime", "auto", "container runtime of the nodes: runc, builtin (the built-in launcher, also without root), or auto (runc when it can run here, else builtin)")
+	fs.StringVar(&o.runtime, "runtime", "auto", "container runtime of the nodes: runc, builtin (the built-in launcher, also without root), or auto (runc when it can run here, else builtin); with --config, of the nodes the file names none for")
+	fs.StringVar(&o.config, "config", "", "cluster config file (kind Cluster) listing the nodes with their names, zones, labels, capacity, taints and runtimes; replaces --nodes")
+}
+
+// nodeConfigs reads the --config file: nil without one. It refuses
+// --nodes beside it, which the file's node list would silently override.
+func (o *clusterOptions) nodeConfigs(cmd *cobra.Command) ([]cluster.NodeConfig, error) {
+	if o.config == "" {
+		return nil, nil
+	}
+	if cmd.Flags().Changed("nodes") {
+		return nil, usageError(cmd, "takes --nodes or --config, not both: the config file lists the nodes (drop --nodes, or list %d nodes in %s)", o.nodes, o.config)
+	}
+	cfg, err := cluster.LoadConfig(o.config)
+	if err != nil {
+		return nil, err
+	}
+	return cfg.Nodes, nil
 }
 
 func newClusterServeCmd(env Env, o *clusterOptions) *cobra.Command {
@@ -98,12 +116,17 @@ func newClusterServeCmd(env Env, o *clusterOptions) *cobra.Command {
 		Short: "run the cluster in the foreground until SIGTERM or SIGINT",
 		Long: `Run the cluster's API server in the foreground, logging to standard error,
 until SIGTERM or SIGINT; for systemd units and containers. "pkg cluster up"
-runs this command in the background.`,
+runs this command in the background. For --config FILE, the cluster config
+file giving each node its settings, see "pkg cluster up --help".`,
 		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			nodes, err := o.nodeConfigs(cmd)
+			if err != nil {
+				return err
+			}
 			log := slog.New(slog.NewTextHandler(env.Streams.Err, nil))
 			return cluster.Run(cmd.Context(), cluster.Options{
-				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, Runtime: o.runtime, Logger: log,
+				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, NodeConfigs: nodes, Runtime: o.runtime, Logger: log,
 				TrimStartupMemory: trim,
 			})
 		},
@@ -120,7 +143,33 @@ func newClusterUpCmd(env Env, o *clusterOptions) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "up",
 		Short: "start the cluster in the background and write its kubeconfig",
-		Args:  noArgs,
+		Long: `Start the cluster in the background ("pkg cluster serve" with the same
+flags, logging to serve.log in the data dir), wait until it answers, and
+write its kubeconfig.
+
+--nodes N runs N alike virtual nodes, pkg-node-1..N. --config FILE runs the
+nodes a cluster config file lists instead, each with its own settings
+(--nodes and --config together are refused):
+
+  apiVersion: pkg.dev/v1alpha1
+  kind: Cluster
+  runtime: auto            # of the nodes naming none (else --runtime)
+  nodes:
+  - name: db               # default pkg-node-<position, from 1>
+    zone: zone-a           # label topology.kubernetes.io/zone
+    region: eu             # label topology.kubernetes.io/region
+    labels: {disktype: ssd}
+    capacity: {cpu: "2", memory: 4Gi, pods: 50}
+    taints: [{key: dedicated, value: db, effect: NoSchedule}]
+    runtime: builtin       # auto, runc or builtin
+  - {}                     # pkg-node-2: a share of this host, 110 Pods
+
+Unknown fields and invalid values are refused, naming the line, the node
+and the field. The server reads the file at each start: "pkg cluster down"
+then "up" applies a changed file to the nodes it lists (labels, capacity,
+taints, runtime); a node no longer listed stays registered and turns
+NotReady, as when --nodes shrinks ("kubectl delete node NAME" removes it).`,
+		Args: noArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			exe, err := os.Executable()
 			if err != nil {
@@ -130,10 +179,25 @@ func newClusterUpCmd(env Env, o *clusterOptions) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			serve := []string{exe, "cluster", "serve", "--data-dir", dir, "--address", o.address,
+				"--port", strconv.Itoa(o.port), "--runtime", o.runtime}
+			// The file is checked here, where its mistakes can be
+			// shown, and read again by the server from its absolute path.
+			if _, err := o.nodeConfigs(cmd); err != nil {
+				return err
+			}
+			if o.config != "" {
+				path, err := filepath.Abs(o.config)
+				if err != nil {
+					return err
+				}
+				serve = append(serve, "--config", path)
+			} else {
+				serve = append(serve, "--nodes", strconv.Itoa(o.nodes))
+			}
 			st, err := cluster.Start(cmd.Context(), cluster.StartOptions{
-				DataDir: dir,
-				Command: []string{exe, "cluster", "serve", "--data-dir", dir, "--address", o.address,
-					"--port", strconv.Itoa(o.port), "--nodes", strconv.Itoa(o.nodes), "--runtime", o.runtime},
+				DataDir:  dir,
+				Command:  serve,
 				Timeout:  timeout,
 				Progress: env.Streams.Err,
 			})
