@@ -15,12 +15,15 @@
 //	testapp -append FILE ...   first append "HOSTNAME\n" (or -note's text) to FILE, then
 //	                           "GET /path" for each HTTP request and "terminated" on SIGTERM
 //	testapp -ignore-term ...   ignore SIGTERM (only SIGKILL stops it)
+//	testapp -grpc :9090        serve gRPC's standard health service (grpc.health.v1),
+//	         [-grpc-status NOT_SERVING]  answering SERVING (or this) for "" and "app"
 package main
 
 import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -28,6 +31,10 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
 
 func main() {
@@ -45,6 +52,8 @@ func main() {
 	appendTo := flag.String("append", "", "append the hostname (or -note) to this file first, then requests and SIGTERM")
 	noteText := flag.String("note", "", "what -append writes first instead of the hostname")
 	ignoreTerm := flag.Bool("ignore-term", false, "ignore SIGTERM")
+	grpcAddr := flag.String("grpc", "", "serve gRPC's health service on this address")
+	grpcStatus := flag.String("grpc-status", "SERVING", "what the health service answers: SERVING, NOT_SERVING, ...")
 	flag.Parse()
 
 	if *appendTo != "" {
@@ -143,6 +152,13 @@ func main() {
 		}()
 		fmt.Printf("listening on %s\n", *listen)
 	}
+	if *grpcAddr != "" {
+		if err := serveGRPCHealth(*grpcAddr, *grpcStatus); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+		fmt.Printf("serving gRPC health on %s\n", *grpcAddr)
+	}
 	// Exit 0 on SIGTERM, as a well-behaved server does.
 	term := make(chan os.Signal, 1)
 	signal.Notify(term, syscall.SIGTERM)
@@ -150,7 +166,7 @@ func main() {
 		signal.Ignore(syscall.SIGTERM)
 	}
 	wait := *sleep
-	if wait == 0 && *listen == "" && *eat == 0 && *burnMilli == 0 {
+	if wait == 0 && *listen == "" && *grpcAddr == "" && *eat == 0 && *burnMilli == 0 {
 		return
 	}
 	if wait == 0 {
@@ -215,4 +231,32 @@ func note(file, line string) error {
 		err = cerr
 	}
 	return err
+}
+
+// serveGRPCHealth serves grpc-go's own health service on addr, the
+// server as a whole ("") and the service "app" answering status, so that
+// the gRPC probes are tested against a real gRPC server (any other
+// service name is NotFound).
+func serveGRPCHealth(addr, status string) error {
+	code, ok := healthpb.HealthCheckResponse_ServingStatus_value[status]
+	if !ok {
+		return fmt.Errorf("-grpc-status %q: not a health status", status)
+	}
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	hs := health.NewServer()
+	for _, svc := range []string{"", "app"} {
+		hs.SetServingStatus(svc, healthpb.HealthCheckResponse_ServingStatus(code))
+	}
+	s := grpc.NewServer()
+	healthpb.RegisterHealthServer(s, hs)
+	go func() {
+		if err := s.Serve(l); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(2)
+		}
+	}()
+	return nil
 }
