@@ -3,8 +3,10 @@ package node
 import (
 	"context"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -25,8 +27,9 @@ type volume struct {
 }
 
 // prepareVolumes makes every volume of the Pod under dir: emptyDir as a
-// directory (or a tmpfs for medium Memory), configMap, secret and
-// downwardAPI as files written from the API, hostPath as is.
+// directory (or a tmpfs for medium Memory), configMap, secret,
+// downwardAPI and projected as files written from the API, hostPath as
+// is.
 func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, dir string) (map[string]volume, error) {
 	out := map[string]volume{}
 	for _, v := range pod.Spec.Volumes {
@@ -54,59 +57,34 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 			}
 			out[v.Name] = volume{path: p}
 		case v.ConfigMap != nil:
-			m, err := cs.CoreV1().ConfigMaps(pod.Namespace).Get(ctx, v.ConfigMap.Name, metav1.GetOptions{})
-			optional := v.ConfigMap.Optional != nil && *v.ConfigMap.Optional
-			data := map[string][]byte{}
-			switch {
-			case err == nil:
-				for k, s := range m.Data {
-					data[k] = []byte(s)
-				}
-				for k, b := range m.BinaryData {
-					data[k] = b
-				}
-			case apierrors.IsNotFound(err) && optional:
-			default:
-				return nil, &configError{fmt.Sprintf("configmap %q not found", v.ConfigMap.Name)}
+			data, err := configMapData(ctx, cs, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Optional)
+			if err != nil {
+				return nil, err
 			}
 			if err := writeFiles(vd, data, v.ConfigMap.Items, v.ConfigMap.DefaultMode); err != nil {
 				return nil, err
 			}
 			out[v.Name] = volume{path: vd}
 		case v.Secret != nil:
-			s, err := cs.CoreV1().Secrets(pod.Namespace).Get(ctx, v.Secret.SecretName, metav1.GetOptions{})
-			optional := v.Secret.Optional != nil && *v.Secret.Optional
-			data := map[string][]byte{}
-			switch {
-			case err == nil:
-				data = s.Data
-			case apierrors.IsNotFound(err) && optional:
-			default:
-				return nil, &configError{fmt.Sprintf("secret %q not found", v.Secret.SecretName)}
+			data, err := secretData(ctx, cs, pod.Namespace, v.Secret.SecretName, v.Secret.Optional)
+			if err != nil {
+				return nil, err
 			}
 			if err := writeFiles(vd, data, v.Secret.Items, v.Secret.DefaultMode); err != nil {
 				return nil, err
 			}
 			out[v.Name] = volume{path: vd}
 		case v.DownwardAPI != nil:
-			data := map[string][]byte{}
-			for _, f := range v.DownwardAPI.Items {
-				if f.FieldRef == nil {
-					continue
-				}
-				val, err := fieldValue(pod, f.FieldRef.FieldPath, "")
-				if err != nil {
-					if strings.HasPrefix(f.FieldRef.FieldPath, "metadata.labels") {
-						val = labelsFile(pod.Labels)
-					} else if strings.HasPrefix(f.FieldRef.FieldPath, "metadata.annotations") {
-						val = labelsFile(pod.Annotations)
-					} else {
-						return nil, err
-					}
-				}
-				data[f.Path] = []byte(val)
+			data, items, err := downwardData(pod, v.DownwardAPI.Items)
+			if err != nil {
+				return nil, err
 			}
-			if err := writeFiles(vd, data, nil, v.DownwardAPI.DefaultMode); err != nil {
+			if err := writeFiles(vd, data, items, v.DownwardAPI.DefaultMode); err != nil {
+				return nil, err
+			}
+			out[v.Name] = volume{path: vd}
+		case v.Projected != nil:
+			if err := writeProjected(ctx, cs, pod, v.Name, v.Projected, vd); err != nil {
 				return nil, err
 			}
 			out[v.Name] = volume{path: vd}
@@ -123,12 +101,144 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 	return out, nil
 }
 
+// labelsFile writes labels or annotations as the kubelet's downward API
+// volume does: key="value" lines, sorted by key.
 func labelsFile(m map[string]string) string {
 	var lines []string
-	for k, v := range m {
-		lines = append(lines, fmt.Sprintf("%s=%q", k, v))
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		lines = append(lines, fmt.Sprintf("%s=%q", k, m[k]))
 	}
 	return strings.Join(lines, "\n")
+}
+
+// configMapData reads a ConfigMap's keys, text and binary; a missing
+// optional one has none.
+func configMapData(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (map[string][]byte, error) {
+	data := map[string][]byte{}
+	m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		for k, s := range m.Data {
+			data[k] = []byte(s)
+		}
+		for k, b := range m.BinaryData {
+			data[k] = b
+		}
+	case apierrors.IsNotFound(err) && optional != nil && *optional:
+	case apierrors.IsNotFound(err):
+		return nil, &configError{fmt.Sprintf("configmap %q not found", name)}
+	default:
+		return nil, err
+	}
+	return data, nil
+}
+
+// secretData reads a Secret's keys; a missing optional one has none.
+func secretData(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (map[string][]byte, error) {
+	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return s.Data, nil
+	case apierrors.IsNotFound(err) && optional != nil && *optional:
+		return map[string][]byte{}, nil
+	case apierrors.IsNotFound(err):
+		return nil, &configError{fmt.Sprintf("secret %q not found", name)}
+	default:
+		return nil, err
+	}
+}
+
+// downwardData resolves a downward API volume's files (fieldRef and
+// resourceFieldRef), as data keyed by path with items that keep each
+// file's mode.
+func downwardData(pod *corev1.Pod, files []corev1.DownwardAPIVolumeFile) (map[string][]byte, []corev1.KeyToPath, error) {
+	data := map[string][]byte{}
+	var items []corev1.KeyToPath
+	for _, f := range files {
+		var val string
+		switch {
+		case f.FieldRef != nil:
+			var err error
+			switch f.FieldRef.FieldPath {
+			case "metadata.labels":
+				val = labelsFile(pod.Labels)
+			case "metadata.annotations":
+				val = labelsFile(pod.Annotations)
+			default:
+				if val, err = fieldValue(pod, f.FieldRef.FieldPath, pod.Status.PodIP); err != nil {
+					return nil, nil, err
+				}
+			}
+		case f.ResourceFieldRef != nil:
+			c := containerNamed(pod, f.ResourceFieldRef.ContainerName)
+			if c == nil {
+				return nil, nil, &configError{fmt.Sprintf("downward API file %s: no container named %q", f.Path, f.ResourceFieldRef.ContainerName)}
+			}
+			var err error
+			if val, err = resourceValue(c, f.ResourceFieldRef); err != nil {
+				return nil, nil, err
+			}
+		default:
+			continue
+		}
+		data[f.Path] = []byte(val)
+		items = append(items, corev1.KeyToPath{Key: f.Path, Path: f.Path, Mode: f.Mode})
+	}
+	return data, items, nil
+}
+
+// containerNamed finds a container or init container of the Pod.
+func containerNamed(pod *corev1.Pod, name string) *corev1.Container {
+	for _, list := range [][]corev1.Container{pod.Spec.Containers, pod.Spec.InitContainers} {
+		for i := range list {
+			if list[i].Name == name {
+				return &list[i]
+			}
+		}
+	}
+	return nil
+}
+
+// writeProjected writes a projected volume: the files of each source
+// (ConfigMap, Secret, downward API) into one directory, a source's items
+// choosing keys, paths and modes as in a volume of its own, the
+// projection's defaultMode for the others. ServiceAccount tokens and
+// cluster trust bundles are refused by name: the bundled API server
+// issues neither.
+func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, name string, p *corev1.ProjectedVolumeSource, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	for i, src := range p.Sources {
+		var (
+			data  map[string][]byte
+			items []corev1.KeyToPath
+			err   error
+		)
+		switch {
+		case src.ConfigMap != nil:
+			data, err = configMapData(ctx, cs, pod.Namespace, src.ConfigMap.Name, src.ConfigMap.Optional)
+			items = src.ConfigMap.Items
+		case src.Secret != nil:
+			data, err = secretData(ctx, cs, pod.Namespace, src.Secret.Name, src.Secret.Optional)
+			items = src.Secret.Items
+		case src.DownwardAPI != nil:
+			data, items, err = downwardData(pod, src.DownwardAPI.Items)
+		case src.ServiceAccountToken != nil:
+			return &configError{fmt.Sprintf("projected volume %q, source %d: serviceAccountToken is not supported: the bundled cluster issues no ServiceAccount tokens", name, i)}
+		case src.ClusterTrustBundle != nil:
+			return &configError{fmt.Sprintf("projected volume %q, source %d: clusterTrustBundle is not supported by pkg's node agent", name, i)}
+		default:
+			return &configError{fmt.Sprintf("projected volume %q, source %d: this kind of source is not supported by pkg's node agent", name, i)}
+		}
+		if err != nil {
+			return err
+		}
+		if err := writeFiles(dir, data, items, p.DefaultMode); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // writeFiles writes a volume's files: every key, or only the items (to
