@@ -66,9 +66,12 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, force bool
 		}
 		return nil, false, nil, apierrors.NewBadRequest(fmt.Sprintf("error decoding patch: %v", err))
 	}
-	res := req.res
+	// The patch is merged into the object in the version the client
+	// addressed, wire, and the result converted back to the stored
+	// version res (conversion.go).
+	res, wire := req.res, req.wire()
 	sub := req.sub
-	fm, err := s.fields.get(res, sub)
+	fm, err := s.fields.get(wire, sub)
 	if err != nil {
 		return nil, false, nil, err
 	}
@@ -80,12 +83,16 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, force bool
 		}
 		var live *unstructured.Unstructured
 		if exists {
-			if live, err = toUnstructured(cur); err != nil {
+			wcur, err := wire.wireForm(cur)
+			if err != nil {
+				return nil, false, nil, err
+			}
+			if live, err = toUnstructured(wcur); err != nil {
 				return nil, false, nil, err
 			}
 		} else {
 			live = &unstructured.Unstructured{Object: map[string]any{}}
-			live.SetGroupVersionKind(res.GroupVersionKind())
+			live.SetGroupVersionKind(wire.GroupVersionKind())
 		}
 		merged, err := fm.Apply(live, &unstructured.Unstructured{Object: deepCopyJSON(patch)}, req.manager, force)
 		if err != nil {
@@ -107,11 +114,14 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, force bool
 		if err != nil {
 			return nil, false, nil, err
 		}
-		if err := checkKind(res, next); err != nil {
+		if err := checkKind(wire, next); err != nil {
 			return nil, false, nil, err
 		}
-		next, warnings, err := typedRoundTrip(s.scheme, res, next, validation)
+		next, warnings, err := typedRoundTrip(s.scheme, wire, next, validation)
 		if err != nil {
+			return nil, false, nil, err
+		}
+		if next, err = wire.storedForm(next); err != nil {
 			return nil, false, nil, err
 		}
 		if !exists {
@@ -124,10 +134,16 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, force bool
 			}
 			m["name"] = req.name
 			delete(m, "generateName")
-			out, err := s.createAs(ctx, res, req.ns, next, req.dryRun, "")
+			created := req
+			created.manager = ""
+			out, err := s.createAs(ctx, created, next)
 			if apierrors.IsAlreadyExists(err) && attempt < patchRetries {
 				continue
 			}
+			if err != nil {
+				return nil, false, warnings, err
+			}
+			out, err = wire.wireForm(out)
 			return out, err == nil, warnings, err
 		}
 		applied := req
@@ -140,6 +156,10 @@ func (s *Server) apply(ctx context.Context, req request, body []byte, force bool
 			str(patch, "metadata", "resourceVersion") == "" {
 			continue
 		}
+		if err != nil {
+			return nil, false, warnings, err
+		}
+		out, err = wire.wireForm(out)
 		return out, false, warnings, err
 	}
 }

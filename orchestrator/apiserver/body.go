@@ -86,7 +86,8 @@ func (s *Server) readJSON(r *http.Request) ([]byte, error) {
 // readObject reads an object from the request body and checks that its
 // apiVersion and kind, when given, are the resource's; missing ones are
 // filled in. The object is passed through its Go type (typedRoundTrip)
-// and the warnings that gives are sent on w.
+// and the warnings that gives are sent on w. It is returned in its stored
+// form (conversion.go).
 func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res *Resource) (object, error) {
 	data, err := s.readJSON(r)
 	if err != nil {
@@ -98,7 +99,10 @@ func (s *Server) readObject(w http.ResponseWriter, r *http.Request, res *Resourc
 	}
 	o, warnings, err := typedRoundTrip(s.scheme, res, o, r.URL.Query().Get("fieldValidation"))
 	addWarnings(w, warnings)
-	return o, err
+	if err != nil {
+		return nil, err
+	}
+	return res.storedForm(o)
 }
 
 // decodeBody parses a JSON body as an object of res.

@@ -47,7 +47,7 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 		return
 	}
 	if req.res.ReturnDeleted || deleting(out) {
-		writeJSON(w, http.StatusOK, out)
+		s.writeObject(w, http.StatusOK, req.wire(), out)
 		return
 	}
 	writeJSON(w, http.StatusOK, successStatus(req.res, req.name, str(out, "metadata", "uid")))
@@ -111,7 +111,7 @@ func (s *Server) emptyNamespace(ctx context.Context, ns string) error {
 	all := s.allResources()
 	for i := range all {
 		res := &all[i]
-		if !res.Namespaced {
+		if !res.Namespaced || res.storedElsewhere() {
 			continue
 		}
 		page, err := s.list(ctx, res, ns, nil, 0, "")
@@ -157,8 +157,12 @@ func (s *Server) serveDeleteCollection(w http.ResponseWriter, r *http.Request, r
 		}
 		deleted = append(deleted, out)
 	}
+	if deleted, err = req.wire().wireForms(deleted); err != nil {
+		s.fail(w, err)
+		return
+	}
 	writeJSON(w, http.StatusOK, map[string]any{
-		"apiVersion": req.res.APIVersion(),
+		"apiVersion": req.wire().APIVersion(),
 		"kind":       req.res.Kind + "List",
 		"metadata":   metav1.ListMeta{ResourceVersion: strconv.FormatInt(page.rev, 10)},
 		"items":      deleted,

@@ -6,7 +6,12 @@
 // The resources are listed once, in the table returned by Resources
 // (resources.go); discovery (/api, /apis, both the plain and the aggregated
 // v2 forms), routing, storage keys and server-side Tables are all derived
-// from it, so serving one more built-in kind is one more entry there.
+// from it, so serving one more built-in kind is one more entry there. A
+// built-in kind served in several versions, stored once, has one entry
+// per version, the others carrying a conversion to and from the stored
+// one (conversion.go): HorizontalPodAutoscalers are stored in
+// autoscaling/v2 and served in autoscaling/v1 too, with Kubernetes'
+// conversion (hpaconvert.go).
 //
 // CustomResourceDefinitions (crd.go) are stored like any object; each
 // served version of a stored one adds a resource, served as unstructured

@@ -29,6 +29,10 @@ import (
 // than slowing the server's start.
 type fieldManagers struct {
 	scheme *runtime.Scheme
+	// convert converts an object of a built-in kind served in several
+	// versions to another of them (Server.convertVersion); nil leaves
+	// objects as they are.
+	convert func(runtime.Object, runtime.GroupVersioner) (runtime.Object, error)
 
 	once    sync.Once
 	builtin managedfields.TypeConverter
@@ -85,14 +89,14 @@ func (f *fieldManagers) get(res *Resource, sub string) (*managedfields.FieldMana
 	if gvk == (schema.GroupVersionKind{Group: "autoscaling", Version: "v1", Kind: "Scale"}) {
 		// The apply configurations' schemas have no Scale; its fields
 		// are all scalars under maps, which a deduced type serves.
-		fm, err = managedfields.NewDefaultFieldManager(managedfields.NewDeducedTypeConverter(), unstructuredConvertor{}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
+		fm, err = managedfields.NewDefaultFieldManager(managedfields.NewDeducedTypeConverter(), unstructuredConvertor{convert: f.convert}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
 	} else if f.scheme.Recognizes(gvk) {
-		fm, err = managedfields.NewDefaultFieldManager(f.converter(), unstructuredConvertor{}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
+		fm, err = managedfields.NewDefaultFieldManager(f.converter(), unstructuredConvertor{convert: f.convert}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
 	} else {
 		var tc managedfields.TypeConverter
 		tc, err = f.customTypeConverter(res)
 		if err == nil {
-			fm, err = managedfields.NewDefaultCRDFieldManager(tc, unstructuredConvertor{}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
+			fm, err = managedfields.NewDefaultCRDFieldManager(tc, unstructuredConvertor{convert: f.convert}, noDefaults{}, unstructuredCreater{}, gvk, gvk.GroupVersion(), sub, reset)
 		}
 	}
 	if err != nil {
@@ -149,19 +153,27 @@ func (c builtinTypeConverter) TypedToObject(v *typed.TypedValue) (runtime.Object
 	return c.core.TypedToObject(v)
 }
 
-// unstructuredConvertor is the object convertor of a server that serves
-// each kind in one version and handles objects as unstructured: the
-// object is already in the version asked for.
-type unstructuredConvertor struct{}
+// unstructuredConvertor is the object convertor of a server that handles
+// objects as unstructured. The field manager asks it for an object in the
+// version of each manager's entry in managedFields: built-in kinds served
+// in several versions are converted (convert), any other object is
+// already in the version asked for (a kind served in one version, or a
+// custom resource, stored as written).
+type unstructuredConvertor struct {
+	convert func(runtime.Object, runtime.GroupVersioner) (runtime.Object, error)
+}
 
 // Convert is not needed by the field manager and not supported.
 func (unstructuredConvertor) Convert(in, out, context any) error {
 	return fmt.Errorf("converting %T to %T is not supported", in, out)
 }
 
-// ConvertToVersion returns in, served in one version only.
-func (unstructuredConvertor) ConvertToVersion(in runtime.Object, _ runtime.GroupVersioner) (runtime.Object, error) {
-	return in, nil
+// ConvertToVersion returns in in the version target asks for.
+func (c unstructuredConvertor) ConvertToVersion(in runtime.Object, target runtime.GroupVersioner) (runtime.Object, error) {
+	if c.convert == nil {
+		return in, nil
+	}
+	return c.convert(in, target)
 }
 
 // ConvertFieldLabel returns the label and value unchanged.

@@ -436,7 +436,7 @@ func (s *Server) drainNamespace(ctx context.Context, it gcItem, held keySet, obj
 	all := s.allResources()
 	for i := range all {
 		res := &all[i]
-		if !res.Namespaced {
+		if !res.Namespaced || res.storedElsewhere() {
 			continue
 		}
 		page, err := s.list(ctx, res, ns, nil, 1, "")
@@ -558,7 +558,7 @@ func (s *Server) ownerExists(ctx context.Context, dep gcItem, r ownerRef) bool {
 	all := s.allResources()
 	for i := range all {
 		res := &all[i]
-		if res.Group != gv.Group || res.Kind != r.kind {
+		if res.Group != gv.Group || res.Kind != r.kind || res.storedElsewhere() {
 			continue
 		}
 		ns := ""

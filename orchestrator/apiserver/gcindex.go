@@ -73,6 +73,10 @@ func (x *gcIndex) resolve(s *Server, key string) (res *Resource, ns, name string
 			x.nres = len(all)
 			for i := range all {
 				r := &all[i]
+				if r.storedElsewhere() {
+					// Its objects belong to the storage version.
+					continue
+				}
 				x.plural[strings.TrimSuffix(r.keyPrefix(""), "/")] = r
 				x.rank[r] = i
 			}

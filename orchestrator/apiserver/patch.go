@@ -84,27 +84,37 @@ func errUnsupportedPatch(mt string) error {
 }
 
 // patch applies a patch to the current object and stores the result as an
-// update, retrying when someone else wrote in between.
+// update, retrying when someone else wrote in between. The patch applies
+// to the object in the version the client addressed, and the result is
+// in that version too (conversion.go).
 func (s *Server) patch(ctx context.Context, req request, pt types.PatchType, body []byte, validation string) (object, []string, error) {
+	wire := req.wire()
 	for attempt := 0; ; attempt++ {
 		cur, _, err := s.getObject(ctx, req.res, req.ns, req.name)
 		if err != nil {
 			return nil, nil, err
 		}
-		curJSON, err := json.Marshal(cur)
+		wcur, err := wire.wireForm(cur)
 		if err != nil {
 			return nil, nil, err
 		}
-		patched, err := applyPatch(s.scheme, req.res, pt, curJSON, body)
+		curJSON, err := json.Marshal(wcur)
 		if err != nil {
 			return nil, nil, err
 		}
-		in, err := decodeBody(req.res, patched)
+		patched, err := applyPatch(s.scheme, wire, pt, curJSON, body)
 		if err != nil {
 			return nil, nil, err
 		}
-		in, warnings, err := typedRoundTrip(s.scheme, req.res, in, validation)
+		in, err := decodeBody(wire, patched)
 		if err != nil {
+			return nil, nil, err
+		}
+		in, warnings, err := typedRoundTrip(s.scheme, wire, in, validation)
+		if err != nil {
+			return nil, nil, err
+		}
+		if in, err = wire.storedForm(in); err != nil {
 			return nil, nil, err
 		}
 		out, err := s.update(ctx, req, in)
@@ -112,6 +122,10 @@ func (s *Server) patch(ctx context.Context, req request, pt types.PatchType, bod
 			str(in, "metadata", "resourceVersion") == str(cur, "metadata", "resourceVersion") && !patchSetsRV(pt, body) {
 			continue
 		}
+		if err != nil {
+			return nil, warnings, err
+		}
+		out, err = wire.wireForm(out)
 		return out, warnings, err
 	}
 }

@@ -33,7 +33,7 @@ func (s *Server) serveGet(w http.ResponseWriter, r *http.Request, req request) {
 		s.fail(w, err)
 		return
 	}
-	s.writeObjects(w, r, req.res, o, nil, metav1.ListMeta{ResourceVersion: str(o, "metadata", "resourceVersion")})
+	s.writeObjects(w, r, req.wire(), o, nil, metav1.ListMeta{ResourceVersion: str(o, "metadata", "resourceVersion")})
 }
 
 // listPage is the result of a filtered list.
@@ -116,7 +116,7 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 			return
 		}
 	}
-	if sel.selectsAll() && negotiate(r.Header.Get("Accept"), true, false) == mediaJSON &&
+	if sel.selectsAll() && req.served == nil && negotiate(r.Header.Get("Accept"), true, false) == mediaJSON &&
 		s.serveRawList(r.Context(), w, req.res, req.ns, limit, q.Get("continue")) {
 		return
 	}
@@ -129,5 +129,5 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 		page.items = []object{}
 	}
 	lm := listMeta(page.rev, page.cont, page.remaining, sel.selectsAll())
-	s.writeObjects(w, r, req.res, nil, page.items, lm)
+	s.writeObjects(w, r, req.wire(), nil, page.items, lm)
 }

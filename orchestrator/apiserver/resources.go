@@ -59,6 +59,10 @@ type Resource struct {
 	// are read with the apiVersion asked for, the None conversion
 	// strategy.
 	otherVersions bool
+	// conv says the resource is a version of a built-in kind whose
+	// objects are stored in another version, and converts between them
+	// (conversion.go).
+	conv *conversion
 }
 
 // servedForm gives an object read from the store the apiVersion of the

@@ -12,6 +12,9 @@ func builtinResources() []Resource {
 		{Version: "v1", Kind: "ResourceQuota", Resource: "resourcequotas", Namespaced: true, ShortNames: sn("quota"), Status: true, Printer: resourceQuotaPrinter()},
 		{Group: "apps", Version: "v1", Kind: "ControllerRevision", Resource: "controllerrevisions", Namespaced: true, Printer: controllerRevisionPrinter()},
 		{Group: "autoscaling", Version: "v2", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Namespaced: true, ShortNames: sn("hpa"), Categories: sn("all"), Status: true, Printer: hpaPrinter()},
+		// The same objects in autoscaling/v1, after v2 so that v2 is the
+		// preferred version (hpaconvert.go).
+		{Group: "autoscaling", Version: "v1", Kind: "HorizontalPodAutoscaler", Resource: "horizontalpodautoscalers", Namespaced: true, ShortNames: sn("hpa"), Categories: sn("all"), Status: true, Printer: hpaPrinter(), conv: hpaV1Conversion()},
 		{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass", Resource: "ingressclasses", Printer: ingressClassPrinter()},
 		{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy", Resource: "networkpolicies", Namespaced: true, ShortNames: sn("netpol"), Printer: networkPolicyPrinter()},
 		{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget", Resource: "poddisruptionbudgets", Namespaced: true, ShortNames: sn("pdb"), Status: true, Printer: pdbPrinter()},

@@ -26,6 +26,9 @@ type request struct {
 	// applied says the write is the result of a server-side apply,
 	// whose managedFields are already set.
 	applied bool
+	// served is the version the client addressed when its objects are
+	// stored in the version res is (conversion.go); nil otherwise.
+	served *Resource
 }
 
 // route dispatches a request by its path.
@@ -122,6 +125,14 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 // serveResource dispatches a resource request by method.
 func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req request) {
 	res := req.res
+	if res.conv != nil {
+		st, err := s.storageOf(res)
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+		req.served, req.res = res, st
+	}
 	notSupported := func(verb string) {
 		s.fail(w, apierrors.NewMethodNotSupported(res.GroupResource(), verb))
 	}

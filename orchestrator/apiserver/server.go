@@ -148,7 +148,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if cfg.Metrics != nil {
 		s.resources = append(s.resources, metricsResources()...)
 	}
-	s.fields = &fieldManagers{scheme: s.scheme}
+	s.fields = &fieldManagers{scheme: s.scheme, convert: s.convertVersion}
 	s.models = &openAPIModels{}
 	if s.log == nil {
 		s.log = slog.New(slog.NewTextHandler(io.Discard, nil))

@@ -12,7 +12,8 @@ import (
 
 // table builds the meta.k8s.io/v1 Table of objects, with the row objects
 // included as includeObject asks: "None", "Object", or "Metadata" (the
-// default).
+// default). The objects are in their stored form, which the cells are
+// computed from; the row objects are in res's version (conversion.go).
 func (s *Server) table(res *Resource, objs []object, lm metav1.ListMeta, includeObject string, headers bool) (*metav1.Table, error) {
 	t := &metav1.Table{
 		TypeMeta: metav1.TypeMeta{Kind: "Table", APIVersion: "meta.k8s.io/v1"},
@@ -26,12 +27,15 @@ func (s *Server) table(res *Resource, objs []object, lm metav1.ListMeta, include
 	for _, o := range objs {
 		row := metav1.TableRow{Cells: res.Printer.cells(o, age(o, now), now)}
 		var embed any
-		switch includeObject {
-		case "None":
-		case "Object":
-			embed = o
-		default:
-			embed = partial(o)
+		if includeObject != "None" {
+			wo, err := res.wireForm(o)
+			if err != nil {
+				return nil, err
+			}
+			embed = partial(wo)
+			if includeObject == "Object" {
+				embed = wo
+			}
 		}
 		if embed != nil {
 			raw, err := json.Marshal(embed)
@@ -60,9 +64,22 @@ func age(o object, now time.Time) string {
 }
 
 // writeObjects answers a get or list in the form the client asked for:
-// the object or list as JSON, a Table, or partial metadata.
+// the object or list as JSON, a Table, or partial metadata. The objects
+// are in their stored form and res is the version the client addressed,
+// which they are converted to (conversion.go).
 func (s *Server) writeObjects(w http.ResponseWriter, r *http.Request, res *Resource, single object, items []object, lm metav1.ListMeta) {
-	switch negotiate(r.Header.Get("Accept"), true, false) {
+	mode := negotiate(r.Header.Get("Accept"), true, false)
+	if mode == mediaPartial || mode == mediaJSON {
+		var err error
+		if single, err = res.wireForm(single); err == nil {
+			items, err = res.wireForms(items)
+		}
+		if err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
+	switch mode {
 	case mediaTable:
 		objs := items
 		if single != nil {

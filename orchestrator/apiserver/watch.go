@@ -94,7 +94,7 @@ func (s *Server) serveWatch(w http.ResponseWriter, r *http.Request, req request)
 		s.fail(w, werr)
 		return
 	}
-	ws := &watchStream{s: s, w: w, res: req.res, sel: sel, mode: mode, include: q.Get("includeObject")}
+	ws := &watchStream{s: s, w: w, res: req.wire(), sel: sel, mode: mode, include: q.Get("includeObject")}
 	ws.flusher, _ = w.(http.Flusher)
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Transfer-Encoding", "chunked")
@@ -214,13 +214,19 @@ func (ws *watchStream) bookmark(rev int64, initialEnd bool) bool {
 }
 
 // send writes an object event, as a Table or partial metadata when the
-// client asked for one.
+// client asked for one. o is in its stored form, converted to the watched
+// version (conversion.go).
 func (ws *watchStream) send(typ string, o object) bool {
-	switch ws.mode {
-	case mediaPartial:
-		return ws.write(typ, partial(o))
-	case mediaJSON:
-		return ws.write(typ, o)
+	if ws.mode != mediaTable {
+		wo, err := ws.res.wireForm(o)
+		if err != nil {
+			ws.sendError(err)
+			return false
+		}
+		if ws.mode == mediaPartial {
+			return ws.write(typ, partial(wo))
+		}
+		return ws.write(typ, wo)
 	}
 	t, err := ws.s.table(ws.res, []object{o}, metav1.ListMeta{ResourceVersion: str(o, "metadata", "resourceVersion")}, ws.include, true)
 	if err != nil {

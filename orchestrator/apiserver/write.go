@@ -23,30 +23,43 @@ const nameSuffixChars = "bcdfghjklmnpqrstvwxz2456789"
 
 // serveCreate answers POST to a collection.
 func (s *Server) serveCreate(w http.ResponseWriter, r *http.Request, req request) {
-	o, err := s.readObject(w, r, req.res)
+	o, err := s.readObject(w, r, req.wire())
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	out, err := s.createAs(r.Context(), req.res, req.ns, o, req.dryRun, req.manager)
+	out, err := s.createAs(r.Context(), req, o)
 	if err != nil {
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, out)
+	s.writeObject(w, http.StatusCreated, req.wire(), out)
+}
+
+// writeObject answers a write with the stored object o in the version
+// res the client addressed (conversion.go).
+func (s *Server) writeObject(w http.ResponseWriter, code int, res *Resource, o object) {
+	wo, err := res.wireForm(o)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	writeJSON(w, code, wo)
 }
 
 // create stores a new object of res in namespace ns; a dry run checks
 // everything but stores nothing. It records no managedFields: it serves
 // the server's own writes.
 func (s *Server) create(ctx context.Context, res *Resource, ns string, o object, dryRun bool) (object, error) {
-	return s.createAs(ctx, res, ns, o, dryRun, "")
+	return s.createAs(ctx, request{res: res, ns: ns, dryRun: dryRun}, o)
 }
 
-// createAs is create for a client's write, whose field manager owns
-// from then on (metadata.managedFields); with manager "" the object keeps
-// the managedFields it has.
-func (s *Server) createAs(ctx context.Context, res *Resource, ns string, o object, dryRun bool, manager string) (_ object, err error) {
+// createAs is create for a client's write through req (its resource,
+// namespace and dry run), whose field manager owns from then on
+// (metadata.managedFields); with no manager the object keeps the
+// managedFields it has.
+func (s *Server) createAs(ctx context.Context, req request, o object) (_ object, err error) {
+	res, ns, dryRun := req.res, req.ns, req.dryRun
 	m := meta(o)
 	if err := checkNamespace(res, ns, m); err != nil {
 		return nil, err
@@ -86,8 +99,8 @@ func (s *Server) createAs(ctx context.Context, res *Resource, ns string, o objec
 	if err := validateCustom(res, o); err != nil {
 		return nil, err
 	}
-	if manager != "" {
-		o = s.trackWrite(res, "", nil, o, manager)
+	if req.manager != "" {
+		o = s.trackWriteFor(req, "", nil, o)
 		m = meta(o)
 	}
 	finish, err := s.admitCreate(res, o, dryRun)
@@ -214,7 +227,7 @@ func errConflict(res *Resource, name string) error {
 
 // serveUpdate answers PUT of an object or of its status.
 func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request) {
-	in, err := s.readObject(w, r, req.res)
+	in, err := s.readObject(w, r, req.wire())
 	if err != nil {
 		s.fail(w, err)
 		return
@@ -224,7 +237,7 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 		s.fail(w, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, out)
+	s.writeObject(w, http.StatusOK, req.wire(), out)
 }
 
 // update replaces the object named by req with in, keeping what clients
@@ -274,7 +287,7 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 		if req.fieldsSub != "" {
 			sub = req.fieldsSub
 		}
-		next = s.trackWrite(res, sub, cur, next, req.manager)
+		next = s.trackWriteFor(req, sub, cur, next)
 	}
 	finish, err := s.admitUpdate(res, req.sub, cur, next, req.dryRun)
 	if err != nil {
