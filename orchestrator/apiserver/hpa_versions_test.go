@@ -299,6 +299,30 @@ func TestHPAServedInV1AndV2(t *testing.T) {
 		}
 	})
 
+	t.Run("validation", func(t *testing.T) {
+		zero := int32(0)
+		_, err := v1.Create(ctx, &autoscalingv1.HorizontalPodAutoscaler{ObjectMeta: metav1.ObjectMeta{Name: "bad"},
+			Spec: autoscalingv1.HorizontalPodAutoscalerSpec{ScaleTargetRef: autoscalingv1.CrossVersionObjectReference{Kind: "Deployment"}, MaxReplicas: 0, TargetCPUUtilizationPercentage: &zero}}, metav1.CreateOptions{})
+		want := `HorizontalPodAutoscaler.autoscaling "bad" is invalid: [spec.maxReplicas: Invalid value: 0: must be greater than 0, spec.maxReplicas: Invalid value: 0: must be greater than or equal to ` +
+			"`minReplicas`" + `, spec.scaleTargetRef.name: Required value, spec.metrics[0].resource.target.averageUtilization: Invalid value: 0: must be greater than 0]`
+		if !apierrors.IsInvalid(err) || err.Error() != want {
+			t.Errorf("v1 create: %v\nwant %s", err, want)
+		}
+		h := v2WithExtras("bad")
+		h.Spec.Metrics = append(h.Spec.Metrics, autoscalingv2.MetricSpec{Type: autoscalingv2.PodsMetricSourceType})
+		h.Spec.Behavior.ScaleUp.Policies[0].PeriodSeconds = 1801
+		_, err = v2.Create(ctx, h, metav1.CreateOptions{})
+		want = `HorizontalPodAutoscaler.autoscaling "bad" is invalid: [spec.metrics[2].pods: Required value: must populate information for the given metric source, ` +
+			`spec.behavior.scaleUp.policies[0].periodSeconds: Invalid value: 1801: must be less than or equal to 1800]`
+		if !apierrors.IsInvalid(err) || err.Error() != want {
+			t.Errorf("v2 create: %v\nwant %s", err, want)
+		}
+		if _, err := v1.Patch(ctx, "from-v1", types.MergePatchType, []byte(`{"spec":{"minReplicas":0}}`), metav1.PatchOptions{}); !apierrors.IsInvalid(err) ||
+			!strings.Contains(err.Error(), "spec.minReplicas: Invalid value: 0: must be greater than or equal to 1") {
+			t.Errorf("minReplicas 0: %v", err)
+		}
+	})
+
 	t.Run("delete through v1", func(t *testing.T) {
 		if err := v1.DeleteCollection(ctx, metav1.DeleteOptions{}, metav1.ListOptions{}); err != nil {
 			t.Fatal(err)

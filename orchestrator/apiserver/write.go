@@ -99,6 +99,9 @@ func (s *Server) createAs(ctx context.Context, req request, o object) (_ object,
 	if err := validateCustom(res, o); err != nil {
 		return nil, err
 	}
+	if err := validateBuiltin(res, "", nil, o); err != nil {
+		return nil, err
+	}
 	if req.manager != "" {
 		o = s.trackWriteFor(req, "", nil, o)
 		m = meta(o)
@@ -280,6 +283,9 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 		return nil, err
 	}
 	if err := validateCustom(res, next); err != nil {
+		return nil, err
+	}
+	if err := validateBuiltin(res, req.sub, cur, next); err != nil {
 		return nil, err
 	}
 	if req.manager != "" && !req.applied {
