@@ -57,6 +57,26 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 		created, updated bool
 		err, fatal       error
 	}
+	// With the live objects read ahead, every patch is computed at once,
+	// concurrently, while the first kinds' requests are in flight: a
+	// strategic merge of a Deployment costs milliseconds of cpu, which
+	// the kinds' turns would otherwise add up.
+	var planned []*plannedPatch
+	if opts.Live != nil && !opts.Force {
+		planned = make([]*plannedPatch, len(target))
+		for i, t := range target {
+			if i >= len(opts.Live) || opts.Live[i] == nil {
+				continue
+			}
+			p := &plannedPatch{done: make(chan struct{})}
+			planned[i] = p
+			live := opts.Live[i]
+			go func() {
+				defer close(p.done)
+				p.patch, p.pt, p.skip, p.err = c.computePatch(t, c.mergeBase(original, t, live), live)
+			}()
+		}
+	}
 	for start := 0; start < len(target); {
 		end := start + 1
 		for end < len(target) && target[end].GVK == target[start].GVK {
@@ -96,13 +116,18 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 						return
 					}
 				}
-				base := baseline(live)
-				if o := find(original, t); o != nil {
-					base = o.Object
-				} else {
-					c.log.Debug("not in the previous release; the live object is the merge's original", "resource", t.String())
+				var pp *plannedPatch
+				if planned != nil && live == opts.Live[start+i] {
+					pp = planned[start+i]
 				}
-				if err := c.update(ctx, t, base, live, opts.Force); err != nil {
+				var err2 error
+				if pp != nil {
+					<-pp.done
+					err2 = c.finishPatch(ctx, t, pp.patch, pp.pt, pp.skip, pp.err)
+				} else {
+					err2 = c.update(ctx, t, c.mergeBase(original, t, live), live, opts.Force)
+				}
+				if err := err2; err != nil {
 					if ctx.Err() != nil {
 						outs[i].fatal = err
 						return
@@ -167,16 +192,52 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 	return res, nil
 }
 
+// plannedPatch is a patch computed ahead of its kind's turn.
+type plannedPatch struct {
+	done  chan struct{}
+	patch []byte
+	pt    types.PatchType
+	skip  bool
+	err   error
+}
+
+// mergeBase is the original of t's three-way merge: its object in the
+// previous release, else the live object without what the server fills
+// in.
+func (c *Client) mergeBase(original release.ResourceList, t *release.Resource, live *unstructured.Unstructured) *unstructured.Unstructured {
+	if o := find(original, t); o != nil {
+		return o.Object
+	}
+	c.log.Debug("not in the previous release; the live object is the merge's original", "resource", t.String())
+	return baseline(live)
+}
+
+// computePatch computes the patch taking live to t; skip says it would
+// change nothing.
+func (c *Client) computePatch(t *release.Resource, original, live *unstructured.Unstructured) ([]byte, types.PatchType, bool, error) {
+	patch, pt, err := c.threeWayPatch(t, original, live)
+	if err != nil {
+		return nil, "", false, err
+	}
+	skip := len(patch) == 0 || string(patch) == "{}" || noop(t, live, patch, pt)
+	return patch, pt, skip, nil
+}
+
 // update brings one live object to the target.
 func (c *Client) update(ctx context.Context, t *release.Resource, original, live *unstructured.Unstructured, force bool) error {
 	if force {
 		return c.replace(ctx, t, live)
 	}
-	patch, pt, err := c.threeWayPatch(t, original, live)
+	patch, pt, skip, err := c.computePatch(t, original, live)
+	return c.finishPatch(ctx, t, patch, pt, skip, err)
+}
+
+// finishPatch sends a computed patch, unless it changes nothing.
+func (c *Client) finishPatch(ctx context.Context, t *release.Resource, patch []byte, pt types.PatchType, skip bool, err error) error {
 	if err != nil {
 		return fmt.Errorf("computing the patch of %s: %w", t, err)
 	}
-	if len(patch) == 0 || string(patch) == "{}" || noop(t, live, patch, pt) {
+	if skip {
 		c.log.Debug("no changes", "resource", t.String())
 		return nil
 	}
