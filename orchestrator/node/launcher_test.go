@@ -151,12 +151,15 @@ func TestPodsRunOnTheBuiltinRuntime(t *testing.T) {
 		term := p.Status.ContainerStatuses[0].State.Terminated
 		return term.Reason == "OOMKilled" && term.ExitCode == 137
 	})
-	waitPod(t, ctx, e, "nocmd", "nocmd RunContainerError", func(p *corev1.Pod) bool {
-		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Waiting == nil {
+	// restartPolicy Never: the container stays terminated, and the Pod
+	// fails, as the kubelet leaves a container whose start failed.
+	waitPod(t, ctx, e, "nocmd", "nocmd StartError, the Pod Failed", func(p *corev1.Pod) bool {
+		if len(p.Status.ContainerStatuses) != 1 || p.Status.ContainerStatuses[0].State.Terminated == nil {
 			return false
 		}
-		w := p.Status.ContainerStatuses[0].State.Waiting
-		return w.Reason == "RunContainerError" && strings.Contains(w.Message, `"/bin/sh"`) && strings.Contains(w.Message, "no such file")
+		term := p.Status.ContainerStatuses[0].State.Terminated
+		return term.Reason == "StartError" && term.ExitCode == 128 && strings.Contains(term.Message, `"/bin/sh"`) && strings.Contains(term.Message, "no such file") &&
+			p.Status.Phase == corev1.PodFailed
 	})
 
 	for _, name := range []string{"web", "hog", "nocmd"} {

@@ -433,6 +433,24 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 	stderr := &logWriter{mu: &mu, f: f, stream: "stderr", now: w.r.now}
 	spec.Stdout, spec.Stderr = stdout, stderr
 	if err := w.r.Runtime.Start(ctx, c.id, spec); err != nil {
+		var se *runtime.StartError
+		if errors.As(err, &se) {
+			// As the kubelet reports a process that never ran (a command
+			// not in the image): terminated with 128 and StartError, then
+			// restarted with back-off by the restart policy.
+			w.mu.Lock()
+			c.state = corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{
+				ExitCode: 128, Reason: "StartError", Message: se.Msg,
+				StartedAt: metav1.NewTime(time.Unix(0, 0).UTC()), FinishedAt: metav1.NewTime(w.r.now()),
+				ContainerID: w.r.Runtime.Name() + "://" + c.id,
+			}}
+			c.started = true
+			c.ready = false
+			w.mu.Unlock()
+			w.markDirty()
+			w.event(ctx, corev1.EventTypeWarning, "Failed", "Error: "+se.Msg)
+			return runtime.ExitStatus{Code: 128}, nil
+		}
 		w.mu.Lock()
 		c.state = corev1.ContainerState{Waiting: &corev1.ContainerStateWaiting{Reason: "RunContainerError", Message: err.Error()}}
 		w.mu.Unlock()

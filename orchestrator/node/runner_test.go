@@ -145,14 +145,21 @@ func (e *runnerEnv) pod(t *testing.T, ctx context.Context, name string) *corev1.
 
 func waitPod(t *testing.T, ctx context.Context, e *runnerEnv, name, what string, ok func(*corev1.Pod) bool) *corev1.Pod {
 	t.Helper()
+	var last *corev1.Pod // the last one read: the one to show on a timeout
 	for {
 		p, err := e.cs.CoreV1().Pods("default").Get(ctx, name, metav1.GetOptions{})
-		if err == nil && ok(p) {
-			t.Logf("%s: %s", time.Now().Format("15:04:05.000"), what)
-			return p
+		if err == nil {
+			last = p
+			if ok(p) {
+				t.Logf("%s: %s", time.Now().Format("15:04:05.000"), what)
+				return p
+			}
 		}
 		if ctx.Err() != nil {
-			t.Fatalf("timed out waiting for %s: %+v", what, p.Status)
+			if last == nil {
+				t.Fatalf("timed out waiting for %s: the Pod was never read: %v", what, err)
+			}
+			t.Fatalf("timed out waiting for %s: %+v", what, last.Status)
 		}
 		time.Sleep(50 * time.Millisecond)
 	}

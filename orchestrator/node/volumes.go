@@ -2,6 +2,7 @@ package node
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"os"
@@ -59,19 +60,19 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 		case v.ConfigMap != nil:
 			data, err := configMapData(ctx, cs, pod.Namespace, v.ConfigMap.Name, v.ConfigMap.Optional)
 			if err != nil {
-				return nil, err
+				return nil, setUpFailed(v.Name, err)
 			}
 			if err := writeFiles(vd, data, v.ConfigMap.Items, v.ConfigMap.DefaultMode); err != nil {
-				return nil, err
+				return nil, setUpFailed(v.Name, err)
 			}
 			out[v.Name] = volume{path: vd}
 		case v.Secret != nil:
 			data, err := secretData(ctx, cs, pod.Namespace, v.Secret.SecretName, v.Secret.Optional)
 			if err != nil {
-				return nil, err
+				return nil, setUpFailed(v.Name, err)
 			}
 			if err := writeFiles(vd, data, v.Secret.Items, v.Secret.DefaultMode); err != nil {
-				return nil, err
+				return nil, setUpFailed(v.Name, err)
 			}
 			out[v.Name] = volume{path: vd}
 		case v.DownwardAPI != nil:
@@ -85,7 +86,11 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 			out[v.Name] = volume{path: vd}
 		case v.Projected != nil:
 			if err := writeProjected(ctx, cs, pod, v.Name, v.Projected, vd); err != nil {
-				return nil, err
+				var ce *configError
+				if errors.As(err, &ce) && strings.HasPrefix(ce.msg, "projected volume") {
+					return nil, err // a source pkg cannot serve: waiting will not help
+				}
+				return nil, setUpFailed(v.Name, err)
 			}
 			out[v.Name] = volume{path: vd}
 		case v.PersistentVolumeClaim != nil:
@@ -103,6 +108,14 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 
 // labelsFile writes labels or annotations as the kubelet's downward API
 // volume does: key="value" lines, sorted by key.
+// setUpFailed is a volume whose source is missing (a ConfigMap, a
+// Secret, a key): the Pod waits in ContainerCreating and the mount is
+// tried again, as the kubelet's volume manager does, so the Pod starts
+// once the source exists. The message is the kubelet's.
+func setUpFailed(volume string, err error) error {
+	return &mountWait{fmt.Sprintf("MountVolume.SetUp failed for volume %q : %v", volume, err)}
+}
+
 func labelsFile(m map[string]string) string {
 	var lines []string
 	for _, k := range slices.Sorted(maps.Keys(m)) {

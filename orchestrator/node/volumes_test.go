@@ -17,8 +17,9 @@ import (
 // Volumes written from the API: a projected volume gathers a ConfigMap's
 // items, a Secret's keys and downward API files (labels sorted as the
 // kubelet writes them, a resource limit) into one directory with their
-// modes; a ServiceAccount token projection and a missing Secret are
-// reported by name.
+// modes; a missing Secret or key makes the Pod wait for it, with the
+// kubelet's FailedMount wording; a ServiceAccount token projection is
+// refused by name.
 func TestPrepareVolumesProjectedAndDownward(t *testing.T) {
 	cs := fake.NewClientset(
 		&corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "conf", Namespace: "ns"}, Data: map[string]string{"greeting": "hello", "other": "x"}},
@@ -80,17 +81,19 @@ func TestPrepareVolumesProjectedAndDownward(t *testing.T) {
 	for _, c := range []struct {
 		src  corev1.VolumeProjection
 		want string
+		wait bool // the Pod waits for the source (ContainerCreating)
 	}{
-		{corev1.VolumeProjection{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}, `projected volume "bad", source 0: serviceAccountToken is not supported`},
-		{corev1.VolumeProjection{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "absent"}}}, `secret "absent" not found`},
-		{corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Items: []corev1.KeyToPath{{Key: "nokey", Path: "x"}}}}, "couldn't find key nokey"},
+		{corev1.VolumeProjection{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}, `projected volume "bad", source 0: serviceAccountToken is not supported`, false},
+		{corev1.VolumeProjection{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "absent"}}}, `MountVolume.SetUp failed for volume "bad" : secret "absent" not found`, true},
+		{corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Items: []corev1.KeyToPath{{Key: "nokey", Path: "x"}}}}, `MountVolume.SetUp failed for volume "bad" : couldn't find key nokey`, true},
 	} {
 		bad := pod.DeepCopy()
 		bad.Spec.Volumes = []corev1.Volume{{Name: "bad", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{Sources: []corev1.VolumeProjection{c.src}}}}}
 		_, err := prepareVolumes(context.Background(), cs, bad, t.TempDir())
 		var ce *configError
-		if err == nil || !strings.Contains(err.Error(), c.want) || !errors.As(err, &ce) {
-			t.Errorf("projected %+v: %v; want a configuration error with %q", c.src, err, c.want)
+		var mw *mountWait
+		if err == nil || !strings.Contains(err.Error(), c.want) || errors.As(err, &mw) != c.wait || errors.As(err, &ce) == c.wait {
+			t.Errorf("projected %+v: %v; want %q (waiting for the source: %v)", c.src, err, c.want, c.wait)
 		}
 	}
 }

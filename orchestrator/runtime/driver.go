@@ -136,3 +136,11 @@ var (
 	// root); the error says what is missing.
 	ErrUnavailable = errors.New("container runtime unavailable")
 )
+
+// StartError is returned by Start when the container's process never
+// ran: its command is not in the image, for example. Msg is the
+// runtime's own account of it, as the kubelet shows the container
+// runtime's.
+type StartError struct{ Msg string }
+
+func (e *StartError) Error() string { return e.Msg }

@@ -235,6 +235,12 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 	}
 	st := launcherState{ID: id, Pid: cmd.Process.Pid, Created: time.Now().UTC(), Cgroup: cg.Path, CgroupV2: cg.V2}
 	if st.StartTime, err = procStartTime(st.Pid); err != nil {
+		// Its init may have failed and ended already, having said why on
+		// the status pipe: that is the error to report.
+		_ = statusR.SetReadDeadline(time.Now().Add(time.Second))
+		if msg, _ := readStatus(bufio.NewReader(statusR)); strings.HasPrefix(msg, "E") {
+			return fail(&StartError{Msg: msg[1:]})
+		}
 		return fail(err)
 	}
 	if err := writeJSON(filepath.Join(dir, "state.json"), st); err != nil {
@@ -272,7 +278,8 @@ func (d *LauncherDriver) Start(ctx context.Context, id string, cs ContainerSpec)
 	}
 	switch {
 	case strings.HasPrefix(msg, "E"):
-		return fail(errors.New(msg[1:]))
+		// Its init could not set up or exec the command: it never ran.
+		return fail(&StartError{Msg: msg[1:]})
 	case rerr != nil && !errors.Is(rerr, io.EOF):
 		return fail(fmt.Errorf("waiting for its init: %w", rerr))
 	}

@@ -127,7 +127,12 @@ func (d *RuncDriver) Start(ctx context.Context, id string, cs ContainerSpec) err
 		return fmt.Errorf("container %s: writing its bundle: %w", id, err)
 	}
 	// Not tied to ctx: the container outlives the request that started it.
-	cmd := exec.Command(d.Binary, "--root", filepath.Join(d.Dir, "state"), "run", "--keep", "--bundle", dir, id)
+	// runc's own errors go to a log of the bundle's as well as to the
+	// container's stderr: a container whose process never ran is told
+	// from one that ran and failed by what runc logged.
+	logPath := filepath.Join(dir, "runc.log")
+	_ = os.Remove(logPath)
+	cmd := exec.Command(d.Binary, "--root", filepath.Join(d.Dir, "state"), "--log", logPath, "--log-format", "json", "run", "--keep", "--bundle", dir, id)
 	cmd.Stdin = nil
 	cmd.Stdout, cmd.Stderr = orDiscard(cs.Stdout), orDiscard(cs.Stderr)
 	// Its own process group: a signal to the orchestrator's group does not
@@ -152,12 +157,35 @@ func (d *RuncDriver) Start(ctx context.Context, id string, cs ContainerSpec) err
 			if c.err != nil {
 				return fmt.Errorf("container %s: %w", id, c.err)
 			}
+			if msg := runcError(logPath); msg != "" {
+				return &StartError{Msg: msg}
+			}
 			return nil // it ran and exited already; Wait reports how
 		case <-ctx.Done():
 			return ctx.Err()
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+}
+
+// runcError returns the last error runc logged (in its JSON log
+// format), "" when it logged none.
+func runcError(path string) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return ""
+	}
+	msg := ""
+	for _, line := range bytes.Split(data, []byte("\n")) {
+		var e struct {
+			Level string `json:"level"`
+			Msg   string `json:"msg"`
+		}
+		if json.Unmarshal(line, &e) == nil && e.Level == "error" && e.Msg != "" {
+			msg = e.Msg
+		}
+	}
+	return msg
 }
 
 func orDiscard(w io.Writer) io.Writer {

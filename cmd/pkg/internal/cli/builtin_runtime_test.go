@@ -113,9 +113,9 @@ spec:
 	if out, err := kubectl("logs", "web", "-c", "web"); err != nil || !strings.Contains(out, "listening on :8080") {
 		t.Errorf("kubectl logs: %v\n%s", err, out)
 	}
-	eventually(t, kubectl, "nocmd RunContainerError", 30*time.Second, func(out string) bool {
-		return strings.Contains(out, "RunContainerError") && strings.Contains(out, `"/bin/sh"`) && strings.Contains(out, "no such file")
-	}, "get", "pod", "nocmd", "-o", "jsonpath={.status.containerStatuses[0].state.waiting.reason} {.status.containerStatuses[0].state.waiting.message}")
+	eventually(t, kubectl, "nocmd StartError", 30*time.Second, func(out string) bool {
+		return strings.HasPrefix(out, "StartError 128 ") && strings.Contains(out, `"/bin/sh"`) && strings.Contains(out, "no such file")
+	}, "get", "pod", "nocmd", "-o", "jsonpath={.status.containerStatuses[0].state.terminated.reason} {.status.containerStatuses[0].state.terminated.exitCode} {.status.containerStatuses[0].state.terminated.message}")
 
 	if out, err := kubectl("delete", "pod", "web", "nocmd", "--grace-period=1"); err != nil {
 		t.Fatalf("kubectl delete: %v\n%s", err, out)
