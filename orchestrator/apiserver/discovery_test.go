@@ -131,10 +131,11 @@ func TestTables(t *testing.T) {
 	}, metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := ts.client.BatchV1().Jobs("default").Create(ctx, &batchv1.Job{
+	job, err := ts.client.BatchV1().Jobs("default").Create(ctx, &batchv1.Job{
 		ObjectMeta: metav1.ObjectMeta{Name: "j"},
 		Spec:       batchv1.JobSpec{Template: corev1.PodTemplateSpec{Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "c", Image: "busybox"}}}}},
-	}, metav1.CreateOptions{}); err != nil {
+	}, metav1.CreateOptions{})
+	if err != nil {
 		t.Fatal(err)
 	}
 	if _, err := ts.client.CoreV1().Events("default").Create(ctx, &corev1.Event{
@@ -156,7 +157,7 @@ func TestTables(t *testing.T) {
 		{"/api/v1/namespaces?fieldSelector=metadata.name%3Ddefault", "Name,Status,Age", `"default","Active","0s"`},
 		{"/api/v1/namespaces/default/serviceaccounts", "Name,Age", ""},
 		{"/api/v1/namespaces/default/pods", "Name,Ready,Status,Restarts,Age,IP,Node", `"p","1/2","CrashLoopBackOff","3","0s","10.0.0.5","\u003cnone\u003e"`},
-		{"/apis/batch/v1/namespaces/default/jobs", "Name,Status,Completions,Duration,Age,Containers,Images,Selector", `"j","Running","0/1","","0s","c","busybox","\u003cnone\u003e"`},
+		{"/apis/batch/v1/namespaces/default/jobs", "Name,Status,Completions,Duration,Age,Containers,Images,Selector", `"j","Running","0/1","","0s","c","busybox","batch.kubernetes.io/controller-uid=` + string(job.UID) + `"`},
 		{"/api/v1/namespaces/default/events", "Last Seen,Type,Reason,Object,Message,Source,Subobject,First Seen,Count,Name",
 			`"90s","Warning","BackOff","pod/p","Back-off restarting failed container","","","0s","1","e"`},
 		{"/api/v1/namespaces/default/secrets", "Name,Type,Data,Age", `"s","kubernetes.io/dockerconfigjson",1,"0s"`},

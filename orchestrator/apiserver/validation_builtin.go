@@ -31,7 +31,14 @@ func validateBuiltin(res *Resource, sub string, cur, o object) error {
 		}
 		errs = validateHPA(&h, &old, cur != nil, sub)
 	default:
-		return nil
+		if sub != "" {
+			return nil
+		}
+		var ok bool
+		var err error
+		if errs, ok, err = validateWorkload(res.APIVersion()+"/"+res.Kind, cur, o); err != nil || !ok {
+			return err
+		}
 	}
 	if len(errs) == 0 {
 		return nil

@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -218,6 +219,23 @@ func applyDefaults(res *Resource, o object) error {
 	case "v1/Pod":
 		if str(o, "status", "phase") == "" {
 			o["status"] = map[string]any{"phase": "Pending"}
+		}
+	case "batch/v1/Job":
+		// The selector comes from the uid, given to the object on
+		// create after its body was decoded and defaulted.
+		if m, _ := o["spec"].(map[string]any); m == nil || m["selector"] == nil {
+			var j batchv1.Job
+			if err := fromObject(o, &j); err != nil {
+				return err
+			}
+			defaultJobSelector(&j)
+			if j.Spec.Selector != nil {
+				next, err := toObject(&j)
+				if err != nil {
+					return err
+				}
+				o["spec"] = next["spec"]
+			}
 		}
 	}
 	return nil

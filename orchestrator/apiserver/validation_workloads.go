@@ -1,0 +1,606 @@
+package apiserver
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	batchv1 "k8s.io/api/batch/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+
+	"pkg.dev/pkg/orchestrator/internal/cron"
+)
+
+// The workloads' validation follows kube-apiserver's
+// (k8s.io/kubernetes pkg/apis/apps/validation and pkg/apis/batch/validation)
+// for its most common rules, with its messages and field paths: the
+// selector given, valid and matching the template, counts not negative,
+// the rollout strategy sound, a template with containers and a restart
+// policy the kind runs, the fields Kubernetes makes immutable unchanged,
+// and a CronJob's schedule and time zone usable. The values in messages
+// render as apimachinery renders them (JSON). Not checked: the template's
+// labels and annotations themselves, volumes, probes, resources and the
+// rest of a pod spec, and the rules of the rarer features (pod failure
+// policies, success policies, backoff per index).
+
+// validateWorkload validates a Deployment, ReplicaSet, StatefulSet,
+// DaemonSet, Job or CronJob written through its main resource; ok is false
+// for other kinds.
+func validateWorkload(kind string, cur, o object) (errs field.ErrorList, ok bool, err error) {
+	update := cur != nil
+	decode := func(newObj, oldObj any) error {
+		if err := fromObject(o, newObj); err != nil {
+			return err
+		}
+		if update {
+			return fromObject(cur, oldObj)
+		}
+		return nil
+	}
+	switch kind {
+	case "apps/v1/Deployment":
+		var d, old appsv1.Deployment
+		if err := decode(&d, &old); err != nil {
+			return nil, true, err
+		}
+		errs = validateDeploymentSpec(&d.Spec, field.NewPath("spec"))
+		if update {
+			errs = append(errs, validateImmutable(d.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
+		}
+	case "apps/v1/ReplicaSet":
+		var rs, old appsv1.ReplicaSet
+		if err := decode(&rs, &old); err != nil {
+			return nil, true, err
+		}
+		errs = validateReplicaSetSpec(&rs.Spec, field.NewPath("spec"))
+		if update {
+			errs = append(errs, validateImmutable(rs.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
+		}
+	case "apps/v1/StatefulSet":
+		var s, old appsv1.StatefulSet
+		if err := decode(&s, &old); err != nil {
+			return nil, true, err
+		}
+		errs = validateStatefulSetSpec(&s.Spec, field.NewPath("spec"))
+		if update {
+			errs = append(errs, validateStatefulSetUpdate(&s.Spec, &old.Spec)...)
+		}
+	case "apps/v1/DaemonSet":
+		var ds, old appsv1.DaemonSet
+		if err := decode(&ds, &old); err != nil {
+			return nil, true, err
+		}
+		errs = validateDaemonSetSpec(&ds.Spec, field.NewPath("spec"))
+		if update {
+			errs = append(errs, validateImmutable(ds.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
+		}
+	case "batch/v1/Job":
+		var j, old batchv1.Job
+		if err := decode(&j, &old); err != nil {
+			return nil, true, err
+		}
+		errs = validateJobSpecWithSelector(&j.Spec, field.NewPath("spec"))
+		if update {
+			errs = append(errs, validateJobSpecUpdate(&j, &old)...)
+		}
+	case "batch/v1/CronJob":
+		var cj, old batchv1.CronJob
+		if err := decode(&cj, &old); err != nil {
+			return nil, true, err
+		}
+		var oldSpec *batchv1.CronJobSpec
+		if update {
+			oldSpec = &old.Spec
+		}
+		errs = validateCronJobSpec(&cj.Spec, oldSpec, field.NewPath("spec"))
+	default:
+		return nil, false, nil
+	}
+	return errs, true, nil
+}
+
+// Kubernetes' messages.
+const (
+	isNegativeErrorMsg    = "must be greater than or equal to 0"
+	fieldImmutableMessage = "field is immutable"
+	selectorMismatchMsg   = "`selector` does not match template `labels`"
+)
+
+// validateNonnegative is apivalidation.ValidateNonnegativeField.
+func validateNonnegative(v int64, fld *field.Path) field.ErrorList {
+	if v < 0 {
+		return field.ErrorList{field.Invalid(fld, v, isNegativeErrorMsg)}
+	}
+	return nil
+}
+
+// validateImmutable is apivalidation.ValidateImmutableField.
+func validateImmutable(newVal, oldVal any, fld *field.Path) field.ErrorList {
+	if !equality.Semantic.DeepEqual(oldVal, newVal) {
+		return field.ErrorList{field.Invalid(fld, newVal, fieldImmutableMessage)}
+	}
+	return nil
+}
+
+func int32Value(p *int32, def int32) int32 {
+	if p == nil {
+		return def
+	}
+	return *p
+}
+
+// validateWorkloadSelector checks a required, non-empty, valid selector
+// and returns it as a labels.Selector, nil when it cannot be made one.
+// emptyMsg is the kind's message for an empty selector, badMsg its message
+// for one LabelSelectorAsSelector refuses.
+func validateWorkloadSelector(sel *metav1.LabelSelector, fld *field.Path, emptyMsg, badMsg string) (labels.Selector, field.ErrorList) {
+	var errs field.ErrorList
+	if sel == nil {
+		errs = append(errs, field.Required(fld, ""))
+	} else {
+		errs = append(errs, metav1validation.ValidateLabelSelector(sel, metav1validation.LabelSelectorValidationOptions{}, fld)...)
+		if len(sel.MatchLabels)+len(sel.MatchExpressions) == 0 {
+			errs = append(errs, field.Invalid(fld, sel, emptyMsg))
+		}
+	}
+	selector, err := metav1.LabelSelectorAsSelector(sel)
+	if err != nil {
+		errs = append(errs, field.Invalid(fld, sel, badMsg))
+		return nil, errs
+	}
+	return selector, errs
+}
+
+// validateTemplateForWorkload is ValidatePodTemplateSpecForReplicaSet: the
+// selector matches the template's labels, the pod spec is valid and its
+// pods restart Always. kind names the kind in the activeDeadlineSeconds
+// message ("" for the StatefulSet's own).
+func validateTemplateForWorkload(t *corev1.PodTemplateSpec, selector labels.Selector, fld *field.Path, kind string) field.ErrorList {
+	var errs field.ErrorList
+	if !selector.Empty() && !selector.Matches(labels.Set(t.Labels)) {
+		errs = append(errs, field.Invalid(fld.Child("metadata", "labels"), t.Labels, selectorMismatchMsg))
+	}
+	errs = append(errs, validatePodSpecBasics(&t.Spec, fld.Child("spec"))...)
+	if t.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		errs = append(errs, field.NotSupported(fld.Child("spec", "restartPolicy"), t.Spec.RestartPolicy, []corev1.RestartPolicy{corev1.RestartPolicyAlways}))
+	}
+	if t.Spec.ActiveDeadlineSeconds != nil {
+		msg := "must not be specified"
+		if kind != "" {
+			msg = "activeDeadlineSeconds in " + kind + " is not Supported"
+		}
+		errs = append(errs, field.Invalid(fld.Child("spec", "activeDeadlineSeconds"), t.Spec.ActiveDeadlineSeconds, msg))
+	}
+	return errs
+}
+
+var restartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
+
+// validatePodSpecBasics checks the parts of a pod spec every workload
+// needs: containers, each named (a DNS label, unique) and with an image,
+// a known restart policy, a positive activeDeadlineSeconds.
+func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	names := sets.New[string]()
+	check := func(cs []corev1.Container, fld *field.Path) {
+		for i, c := range cs {
+			ip := fld.Index(i)
+			if c.Name == "" {
+				errs = append(errs, field.Required(ip.Child("name"), ""))
+			} else {
+				for _, msg := range validation.IsDNS1123Label(c.Name) {
+					errs = append(errs, field.Invalid(ip.Child("name"), c.Name, msg))
+				}
+				if names.Has(c.Name) {
+					errs = append(errs, field.Duplicate(ip.Child("name"), c.Name))
+				}
+				names.Insert(c.Name)
+			}
+			if c.Image == "" {
+				errs = append(errs, field.Required(ip.Child("image"), ""))
+			}
+		}
+	}
+	check(s.InitContainers, fld.Child("initContainers"))
+	if len(s.Containers) == 0 {
+		errs = append(errs, field.Required(fld.Child("containers"), ""))
+	}
+	check(s.Containers, fld.Child("containers"))
+	switch s.RestartPolicy {
+	case "":
+		errs = append(errs, field.Required(fld.Child("restartPolicy"), ""))
+	case corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever:
+	default:
+		errs = append(errs, field.NotSupported(fld.Child("restartPolicy"), s.RestartPolicy, restartPolicies))
+	}
+	if d := s.ActiveDeadlineSeconds; d != nil && *d <= 0 {
+		errs = append(errs, field.Invalid(fld.Child("activeDeadlineSeconds"), *d, validation.InclusiveRangeError(1, 1<<31-1)))
+	}
+	return errs
+}
+
+func validateDeploymentSpec(spec *appsv1.DeploymentSpec, fld *field.Path) field.ErrorList {
+	errs := validateNonnegative(int64(int32Value(spec.Replicas, 1)), fld.Child("replicas"))
+	selector, serrs := validateWorkloadSelector(spec.Selector, fld.Child("selector"), "empty selector is invalid for deployment", "invalid label selector")
+	errs = append(errs, serrs...)
+	if selector != nil {
+		errs = append(errs, validateTemplateForWorkload(&spec.Template, selector, fld.Child("template"), "Deployment")...)
+	}
+	errs = append(errs, validateDeploymentStrategy(&spec.Strategy, fld.Child("strategy"))...)
+	errs = append(errs, validateNonnegative(int64(spec.MinReadySeconds), fld.Child("minReadySeconds"))...)
+	if spec.RevisionHistoryLimit != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.RevisionHistoryLimit), fld.Child("revisionHistoryLimit"))...)
+	}
+	if p := spec.ProgressDeadlineSeconds; p != nil {
+		errs = append(errs, validateNonnegative(int64(*p), fld.Child("progressDeadlineSeconds"))...)
+		if *p <= spec.MinReadySeconds {
+			errs = append(errs, field.Invalid(fld.Child("progressDeadlineSeconds"), *p, "must be greater than minReadySeconds"))
+		}
+	}
+	return errs
+}
+
+func validateDeploymentStrategy(s *appsv1.DeploymentStrategy, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch s.Type {
+	case appsv1.RecreateDeploymentStrategyType:
+		if s.RollingUpdate != nil {
+			errs = append(errs, field.Forbidden(fld.Child("rollingUpdate"), "may not be specified when strategy `type` is 'Recreate'"))
+		}
+	case appsv1.RollingUpdateDeploymentStrategyType:
+		if s.RollingUpdate == nil {
+			return append(errs, field.Required(fld.Child("rollingUpdate"), "this should be defaulted and never be nil"))
+		}
+		fp := fld.Child("rollingUpdate")
+		unavailable, surge := intOrZero(s.RollingUpdate.MaxUnavailable), intOrZero(s.RollingUpdate.MaxSurge)
+		errs = append(errs, validatePositiveIntOrPercent(unavailable, fp.Child("maxUnavailable"))...)
+		errs = append(errs, validatePositiveIntOrPercent(surge, fp.Child("maxSurge"))...)
+		if intOrPercentValue(unavailable) == 0 && intOrPercentValue(surge) == 0 {
+			errs = append(errs, field.Invalid(fp.Child("maxUnavailable"), unavailable, "may not be 0 when `maxSurge` is 0"))
+		}
+		errs = append(errs, notMoreThan100Percent(unavailable, fp.Child("maxUnavailable"))...)
+	default:
+		errs = append(errs, field.NotSupported(fld, s, []appsv1.DeploymentStrategyType{appsv1.RecreateDeploymentStrategyType, appsv1.RollingUpdateDeploymentStrategyType}))
+	}
+	return errs
+}
+
+func intOrZero(p *intstr.IntOrString) intstr.IntOrString {
+	if p == nil {
+		return intstr.FromInt32(0)
+	}
+	return *p
+}
+
+func validatePositiveIntOrPercent(v intstr.IntOrString, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch v.Type {
+	case intstr.String:
+		for _, msg := range validation.IsValidPercent(v.StrVal) {
+			errs = append(errs, field.Invalid(fld, v, msg))
+		}
+	case intstr.Int:
+		errs = append(errs, validateNonnegative(int64(v.IntValue()), fld)...)
+	default:
+		errs = append(errs, field.Invalid(fld, v, "must be an integer or percentage (e.g '5%')"))
+	}
+	return errs
+}
+
+// percentValue returns a valid percentage's number.
+func percentValue(v intstr.IntOrString) (int, bool) {
+	if v.Type != intstr.String || len(validation.IsValidPercent(v.StrVal)) != 0 {
+		return 0, false
+	}
+	n, _ := strconv.Atoi(v.StrVal[:len(v.StrVal)-1])
+	return n, true
+}
+
+func intOrPercentValue(v intstr.IntOrString) int {
+	if n, ok := percentValue(v); ok {
+		return n
+	}
+	return v.IntValue()
+}
+
+func notMoreThan100Percent(v intstr.IntOrString, fld *field.Path) field.ErrorList {
+	if n, ok := percentValue(v); ok && n > 100 {
+		return field.ErrorList{field.Invalid(fld, v, "must not be greater than 100%")}
+	}
+	return nil
+}
+
+func validateReplicaSetSpec(spec *appsv1.ReplicaSetSpec, fld *field.Path) field.ErrorList {
+	errs := validateNonnegative(int64(int32Value(spec.Replicas, 1)), fld.Child("replicas"))
+	errs = append(errs, validateNonnegative(int64(spec.MinReadySeconds), fld.Child("minReadySeconds"))...)
+	selector, serrs := validateWorkloadSelector(spec.Selector, fld.Child("selector"), "empty selector is invalid for deployment", "invalid label selector")
+	errs = append(errs, serrs...)
+	if selector != nil {
+		errs = append(errs, validateTemplateForWorkload(&spec.Template, selector, fld.Child("template"), "ReplicaSet")...)
+	}
+	return errs
+}
+
+var (
+	podManagementPolicies = []appsv1.PodManagementPolicyType{appsv1.OrderedReadyPodManagement, appsv1.ParallelPodManagement}
+	stsUpdateStrategies   = []appsv1.StatefulSetUpdateStrategyType{appsv1.RollingUpdateStatefulSetStrategyType, appsv1.OnDeleteStatefulSetStrategyType}
+)
+
+func validateStatefulSetSpec(spec *appsv1.StatefulSetSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	switch spec.PodManagementPolicy {
+	case "":
+		errs = append(errs, field.Required(fld.Child("podManagementPolicy"), ""))
+	case appsv1.OrderedReadyPodManagement, appsv1.ParallelPodManagement:
+	default:
+		errs = append(errs, field.NotSupported(fld.Child("podManagementPolicy"), spec.PodManagementPolicy, podManagementPolicies))
+	}
+	up := fld.Child("updateStrategy")
+	switch spec.UpdateStrategy.Type {
+	case "":
+		errs = append(errs, field.Required(up, ""))
+	case appsv1.OnDeleteStatefulSetStrategyType:
+		if spec.UpdateStrategy.RollingUpdate != nil {
+			errs = append(errs, field.Invalid(up.Child("rollingUpdate"), spec.UpdateStrategy.RollingUpdate, "only allowed for updateStrategy 'RollingUpdate'"))
+		}
+	case appsv1.RollingUpdateStatefulSetStrategyType:
+		if ru := spec.UpdateStrategy.RollingUpdate; ru != nil {
+			if ru.Partition != nil {
+				errs = append(errs, validateNonnegative(int64(*ru.Partition), up.Child("rollingUpdate", "partition"))...)
+			}
+			if ru.MaxUnavailable != nil {
+				mp := up.Child("rollingUpdate", "maxUnavailable")
+				errs = append(errs, validatePositiveIntOrPercent(*ru.MaxUnavailable, mp)...)
+				if intOrPercentValue(*ru.MaxUnavailable) == 0 {
+					errs = append(errs, field.Invalid(mp, *ru.MaxUnavailable, "cannot be 0"))
+				}
+				errs = append(errs, notMoreThan100Percent(*ru.MaxUnavailable, mp)...)
+			}
+		}
+	default:
+		errs = append(errs, field.NotSupported(up, spec.UpdateStrategy, stsUpdateStrategies))
+	}
+	errs = append(errs, validateNonnegative(int64(int32Value(spec.Replicas, 1)), fld.Child("replicas"))...)
+	errs = append(errs, validateNonnegative(int64(spec.MinReadySeconds), fld.Child("minReadySeconds"))...)
+	if spec.Ordinals != nil {
+		errs = append(errs, validateNonnegative(int64(spec.Ordinals.Start), fld.Child("ordinals", "start"))...)
+	}
+	selector, serrs := validateWorkloadSelector(spec.Selector, fld.Child("selector"), "empty selector is invalid for statefulset", "")
+	errs = append(errs, serrs...)
+	if selector != nil {
+		errs = append(errs, validateTemplateForWorkload(&spec.Template, selector, fld.Child("template"), "")...)
+	}
+	return errs
+}
+
+// validateStatefulSetUpdate refuses changes to a StatefulSet's spec other
+// than those Kubernetes allows.
+func validateStatefulSetUpdate(spec, old *appsv1.StatefulSetSpec) field.ErrorList {
+	c := spec.DeepCopy()
+	c.Replicas = old.Replicas
+	c.Template = old.Template
+	c.UpdateStrategy = old.UpdateStrategy
+	c.MinReadySeconds = old.MinReadySeconds
+	c.Ordinals = old.Ordinals
+	c.RevisionHistoryLimit = old.RevisionHistoryLimit
+	c.PersistentVolumeClaimRetentionPolicy = old.PersistentVolumeClaimRetentionPolicy
+	if !equality.Semantic.DeepEqual(c, old) {
+		return field.ErrorList{field.Forbidden(field.NewPath("spec"), "updates to statefulset spec for fields other than 'replicas', 'ordinals', 'template', 'updateStrategy', 'revisionHistoryLimit', 'persistentVolumeClaimRetentionPolicy' and 'minReadySeconds' are forbidden")}
+	}
+	return nil
+}
+
+func validateDaemonSetSpec(spec *appsv1.DaemonSetSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fld.Child("selector"))...)
+	selector, err := metav1.LabelSelectorAsSelector(spec.Selector)
+	if err == nil && !selector.Matches(labels.Set(spec.Template.Labels)) {
+		errs = append(errs, field.Invalid(fld.Child("template", "metadata", "labels"), spec.Template.Labels, selectorMismatchMsg))
+	}
+	if spec.Selector != nil && len(spec.Selector.MatchLabels)+len(spec.Selector.MatchExpressions) == 0 {
+		errs = append(errs, field.Invalid(fld.Child("selector"), spec.Selector, "empty selector is invalid for daemonset"))
+	}
+	tp := fld.Child("template", "spec")
+	errs = append(errs, validatePodSpecBasics(&spec.Template.Spec, tp)...)
+	if spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
+		errs = append(errs, field.NotSupported(tp.Child("restartPolicy"), spec.Template.Spec.RestartPolicy, []corev1.RestartPolicy{corev1.RestartPolicyAlways}))
+	}
+	if spec.Template.Spec.ActiveDeadlineSeconds != nil {
+		errs = append(errs, field.Invalid(tp.Child("activeDeadlineSeconds"), spec.Template.Spec.ActiveDeadlineSeconds, "activeDeadlineSeconds in DaemonSet is not Supported"))
+	}
+	errs = append(errs, validateNonnegative(int64(spec.MinReadySeconds), fld.Child("minReadySeconds"))...)
+	up := fld.Child("updateStrategy")
+	switch spec.UpdateStrategy.Type {
+	case appsv1.OnDeleteDaemonSetStrategyType:
+	case appsv1.RollingUpdateDaemonSetStrategyType:
+		ru := spec.UpdateStrategy.RollingUpdate
+		if ru == nil {
+			errs = append(errs, field.Required(up.Child("rollingUpdate"), ""))
+			break
+		}
+		rp := up.Child("rollingUpdate")
+		unavailable, surge := intOrZero(ru.MaxUnavailable), intOrZero(ru.MaxSurge)
+		errs = append(errs, validatePositiveIntOrPercent(unavailable, rp.Child("maxUnavailable"))...)
+		errs = append(errs, validatePositiveIntOrPercent(surge, rp.Child("maxSurge"))...)
+		errs = append(errs, notMoreThan100Percent(unavailable, rp.Child("maxUnavailable"))...)
+		errs = append(errs, notMoreThan100Percent(surge, rp.Child("maxSurge"))...)
+		hasUnavailable, hasSurge := intOrPercentValue(unavailable) != 0, intOrPercentValue(surge) != 0
+		switch {
+		case hasUnavailable && hasSurge:
+			errs = append(errs, field.Invalid(rp.Child("maxSurge"), surge, "may not be set when maxUnavailable is non-zero"))
+		case !hasUnavailable && !hasSurge:
+			errs = append(errs, field.Required(rp.Child("maxUnavailable"), "cannot be 0 when maxSurge is 0"))
+		}
+	default:
+		errs = append(errs, field.NotSupported(up, spec.UpdateStrategy, []string{string(appsv1.RollingUpdateDaemonSetStrategyType), string(appsv1.OnDeleteDaemonSetStrategyType)}))
+	}
+	if spec.RevisionHistoryLimit != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.RevisionHistoryLimit), fld.Child("revisionHistoryLimit"))...)
+	}
+	return errs
+}
+
+var (
+	completionModes   = []batchv1.CompletionMode{batchv1.NonIndexedCompletion, batchv1.IndexedCompletion}
+	jobRestartPolicy  = []corev1.RestartPolicy{corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
+	concurrencyPolicy = []batchv1.ConcurrencyPolicy{batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent}
+)
+
+// validateJobSpec checks the spec of a Job or of a CronJob's Job template.
+func validateJobSpec(spec *batchv1.JobSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if spec.Parallelism != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.Parallelism), fld.Child("parallelism"))...)
+	}
+	if spec.Completions != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.Completions), fld.Child("completions"))...)
+	}
+	if spec.ActiveDeadlineSeconds != nil {
+		errs = append(errs, validateNonnegative(*spec.ActiveDeadlineSeconds, fld.Child("activeDeadlineSeconds"))...)
+	}
+	if spec.BackoffLimit != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.BackoffLimit), fld.Child("backoffLimit"))...)
+	}
+	if spec.TTLSecondsAfterFinished != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.TTLSecondsAfterFinished), fld.Child("ttlSecondsAfterFinished"))...)
+	}
+	if m := spec.CompletionMode; m != nil {
+		switch *m {
+		case batchv1.NonIndexedCompletion, batchv1.IndexedCompletion:
+		default:
+			errs = append(errs, field.NotSupported(fld.Child("completionMode"), *m, completionModes))
+		}
+		if *m == batchv1.IndexedCompletion && spec.Completions == nil {
+			errs = append(errs, field.Required(fld.Child("completions"), "when completion mode is Indexed"))
+		}
+	}
+	tp := fld.Child("template", "spec")
+	errs = append(errs, validatePodSpecBasics(&spec.Template.Spec, tp)...)
+	if p := spec.Template.Spec.RestartPolicy; p != corev1.RestartPolicyOnFailure && p != corev1.RestartPolicyNever {
+		errs = append(errs, field.NotSupported(tp.Child("restartPolicy"), p, jobRestartPolicy))
+	}
+	return errs
+}
+
+// validateJobSpecWithSelector is ValidateJobSpec: a Job's spec, whose
+// selector (generated unless manualSelector) must match its template.
+func validateJobSpecWithSelector(spec *batchv1.JobSpec, fld *field.Path) field.ErrorList {
+	errs := validateJobSpec(spec, fld)
+	if spec.Selector == nil {
+		errs = append(errs, field.Required(fld.Child("selector"), ""))
+	} else {
+		errs = append(errs, metav1validation.ValidateLabelSelector(spec.Selector, metav1validation.LabelSelectorValidationOptions{}, fld.Child("selector"))...)
+	}
+	if selector, err := metav1.LabelSelectorAsSelector(spec.Selector); err == nil {
+		if !selector.Matches(labels.Set(spec.Template.Labels)) {
+			errs = append(errs, field.Invalid(fld.Child("template", "metadata", "labels"), spec.Template.Labels, selectorMismatchMsg))
+		}
+	}
+	return errs
+}
+
+// validateJobSpecUpdate refuses changes to a Job's selector, completion
+// mode and template; a suspended Job that never started may change its
+// template's labels, annotations and scheduling directives.
+func validateJobSpecUpdate(j, old *batchv1.Job) field.ErrorList {
+	fld := field.NewPath("spec")
+	var errs field.ErrorList
+	errs = append(errs, validateImmutable(j.Spec.Selector, old.Spec.Selector, fld.Child("selector"))...)
+	oldTemplate := &old.Spec.Template
+	if old.Spec.Suspend != nil && *old.Spec.Suspend && old.Status.StartTime == nil {
+		oldTemplate = old.Spec.Template.DeepCopy()
+		oldTemplate.Labels = j.Spec.Template.Labels
+		oldTemplate.Annotations = j.Spec.Template.Annotations
+		oldTemplate.Spec.NodeSelector = j.Spec.Template.Spec.NodeSelector
+		oldTemplate.Spec.Tolerations = j.Spec.Template.Spec.Tolerations
+		oldTemplate.Spec.Affinity = j.Spec.Template.Spec.Affinity
+		oldTemplate.Spec.SchedulingGates = j.Spec.Template.Spec.SchedulingGates
+	}
+	errs = append(errs, validateImmutable(&j.Spec.Template, oldTemplate, fld.Child("template"))...)
+	errs = append(errs, validateImmutable(j.Spec.CompletionMode, old.Spec.CompletionMode, fld.Child("completionMode"))...)
+	return errs
+}
+
+// validTimeZoneCharacters is what Kubernetes allows in each part of a
+// time zone's name.
+var validTimeZoneCharacters = regexp.MustCompile(`^[A-Za-z\.\-_0-9+]{1,14}$`)
+
+func validateCronJobSpec(spec, old *batchv1.CronJobSpec, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	sp := fld.Child("schedule")
+	if spec.Schedule == "" {
+		errs = append(errs, field.Required(sp, ""))
+	} else {
+		if _, err := cron.Parse(spec.Schedule, time.UTC); err != nil {
+			errs = append(errs, field.Invalid(sp, spec.Schedule, err.Error()))
+		}
+		allowTZ := old != nil && strings.Contains(old.Schedule, "TZ")
+		switch {
+		case allowTZ && strings.Contains(spec.Schedule, "TZ") && spec.TimeZone != nil:
+			errs = append(errs, field.Invalid(sp, spec.Schedule, "cannot use both timeZone field and TZ or CRON_TZ in schedule"))
+		case !allowTZ && strings.Contains(spec.Schedule, "TZ"):
+			errs = append(errs, field.Invalid(sp, spec.Schedule, "cannot use TZ or CRON_TZ in schedule, use timeZone field instead"))
+		}
+	}
+	if spec.StartingDeadlineSeconds != nil {
+		errs = append(errs, validateNonnegative(*spec.StartingDeadlineSeconds, fld.Child("startingDeadlineSeconds"))...)
+	}
+	if old == nil || !equality.Semantic.DeepEqual(old.TimeZone, spec.TimeZone) {
+		errs = append(errs, validateTimeZone(spec.TimeZone, fld.Child("timeZone"))...)
+	}
+	switch spec.ConcurrencyPolicy {
+	case "":
+		errs = append(errs, field.Required(fld.Child("concurrencyPolicy"), ""))
+	case batchv1.AllowConcurrent, batchv1.ForbidConcurrent, batchv1.ReplaceConcurrent:
+	default:
+		errs = append(errs, field.NotSupported(fld.Child("concurrencyPolicy"), spec.ConcurrencyPolicy, concurrencyPolicy))
+	}
+	jp := fld.Child("jobTemplate", "spec")
+	errs = append(errs, validateJobSpec(&spec.JobTemplate.Spec, jp)...)
+	if spec.JobTemplate.Spec.Selector != nil {
+		errs = append(errs, field.Invalid(jp.Child("selector"), spec.JobTemplate.Spec.Selector, "`selector` will be auto-generated"))
+	}
+	if m := spec.JobTemplate.Spec.ManualSelector; m != nil && *m {
+		errs = append(errs, field.NotSupported(jp.Child("manualSelector"), m, []string{"nil", "false"}))
+	}
+	if spec.SuccessfulJobsHistoryLimit != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.SuccessfulJobsHistoryLimit), fld.Child("successfulJobsHistoryLimit"))...)
+	}
+	if spec.FailedJobsHistoryLimit != nil {
+		errs = append(errs, validateNonnegative(int64(*spec.FailedJobsHistoryLimit), fld.Child("failedJobsHistoryLimit"))...)
+	}
+	return errs
+}
+
+func validateTimeZone(tz *string, fld *field.Path) field.ErrorList {
+	if tz == nil {
+		return nil
+	}
+	if *tz == "" {
+		return field.ErrorList{field.Invalid(fld, tz, "timeZone must be nil or non-empty string")}
+	}
+	for _, part := range strings.Split(*tz, "/") {
+		if part == "." || part == ".." || strings.HasPrefix(part, "-") || !validTimeZoneCharacters.MatchString(part) {
+			return field.ErrorList{field.Invalid(fld, tz, fmt.Sprintf("unknown time zone %s", *tz))}
+		}
+	}
+	var errs field.ErrorList
+	if strings.EqualFold(*tz, "Local") {
+		errs = append(errs, field.Invalid(fld, tz, "timeZone must be an explicit time zone as defined in https://www.iana.org/time-zones"))
+	}
+	if _, err := time.LoadLocation(*tz); err != nil {
+		errs = append(errs, field.Invalid(fld, tz, err.Error()))
+	}
+	return errs
+}
