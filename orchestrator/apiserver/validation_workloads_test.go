@@ -2,6 +2,7 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -427,5 +428,73 @@ func TestKubectlRejectsInvalidDeployment(t *testing.T) {
 	out, err := ts.kubectl(t, dir, "apply", "-f", manifest)
 	if want := `The Deployment "x" is invalid: spec.selector: Invalid value: {"matchLabels":{"app":"a","tier":"web"}}: field is immutable`; err == nil || !strings.Contains(out, want) {
 		t.Errorf("changed selector: %v\n%s\nwant %s", err, out, want)
+	}
+}
+
+// storeEdit rewrites an object in the store behind the API, as an object
+// stored by an older server that did not validate it.
+func storeEdit(t *testing.T, ts *testServer, key string, edit func(o map[string]any)) {
+	t.Helper()
+	ctx := context.Background()
+	kv, err := ts.srv.cfg.Store.Get(ctx, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var o map[string]any
+	if err := json.Unmarshal(kv.Value, &o); err != nil {
+		t.Fatal(err)
+	}
+	edit(o)
+	data, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := ts.srv.cfg.Store.Update(ctx, key, data, kv.ModRev); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// An object stored invalid before validation existed keeps its metadata
+// writable (and so can be deleted through its finalizers), while a change
+// of its spec is validated; a Job stored without its generated selector
+// can still be updated.
+func TestWorkloadValidationStoredObjects(t *testing.T) {
+	t.Parallel()
+	ts := newTestServer(t)
+	ctx := context.Background()
+	deployments := ts.client.AppsV1().Deployments("default")
+	if _, err := deployments.Create(ctx, wlDeployment("legacy"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	storeEdit(t, ts, "/registry/apps/deployments/default/legacy", func(o map[string]any) {
+		o["spec"].(map[string]any)["template"].(map[string]any)["metadata"] = map[string]any{"labels": map[string]any{"app": "b"}}
+	})
+	if _, err := deployments.Patch(ctx, "legacy", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"},"finalizers":["example.com/hold"]}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("metadata of a stored invalid deployment: %v", err)
+	}
+	_, err := deployments.Patch(ctx, "legacy", types.MergePatchType, []byte(`{"spec":{"replicas":2}}`), metav1.PatchOptions{})
+	wantInvalid(t, err, "Deployment", "legacy", "spec.template.metadata.labels", `Invalid value: {"app":"b"}: `+"`selector` does not match template `labels`")
+	if err := deployments.Delete(ctx, "legacy", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := deployments.Patch(ctx, "legacy", types.MergePatchType, []byte(`{"metadata":{"finalizers":null}}`), metav1.PatchOptions{}); err != nil {
+		t.Fatalf("finalizer removal: %v", err)
+	}
+
+	jobs := ts.client.BatchV1().Jobs("default")
+	if _, err := jobs.Create(ctx, wlJob("old-job"), metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	storeEdit(t, ts, "/registry/batch/jobs/default/old-job", func(o map[string]any) {
+		spec := o["spec"].(map[string]any)
+		delete(spec, "selector")
+		spec["template"].(map[string]any)["metadata"] = map[string]any{"labels": map[string]any{"app": "a"}}
+	})
+	j, err := jobs.Patch(ctx, "old-job", types.MergePatchType, []byte(`{"metadata":{"labels":{"x":"y"}}}`), metav1.PatchOptions{})
+	if err != nil {
+		t.Fatalf("update of a job stored without its selector: %v", err)
+	}
+	if j.Spec.Selector == nil || j.Spec.Selector.MatchLabels[batchv1.ControllerUidLabel] != string(j.UID) {
+		t.Errorf("selector %v", j.Spec.Selector)
 	}
 }
