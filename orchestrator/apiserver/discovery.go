@@ -148,6 +148,8 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv st
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: "pods/binding", Namespaced: true, Kind: "Binding", Verbs: []string{"create"},
 			}, metav1.APIResource{
+				Name: "pods/eviction", Namespaced: true, Group: "policy", Version: "v1", Kind: "Eviction", Verbs: []string{"create"},
+			}, metav1.APIResource{
 				Name: "pods/log", Namespaced: true, Kind: "Pod", Verbs: []string{"get"},
 			}, metav1.APIResource{
 				Name: "pods/exec", Namespaced: true, Kind: "PodExecOptions", Verbs: []string{"create", "get"},
@@ -214,6 +216,8 @@ func discoveryResource(res *Resource) apidiscoveryv2.APIResourceDiscovery {
 	if res.Resource == "pods" && res.Group == "" {
 		d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource: "binding", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "Binding"}, Verbs: []string{"create"},
+		}, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: "eviction", ResponseKind: &metav1.GroupVersionKind{Group: "policy", Version: "v1", Kind: "Eviction"}, Verbs: []string{"create"},
 		}, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource: "log", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "Pod"}, Verbs: []string{"get"},
 		}, apidiscoveryv2.APISubresourceDiscovery{

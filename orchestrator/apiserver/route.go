@@ -112,7 +112,7 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 	}
 	if len(parts) == 3 {
 		req.sub = parts[2]
-		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") && !isPodStream(r, req.sub) {
+		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") && (req.sub != "eviction" || r.Resource != "pods" || r.Group != "") && !isPodStream(r, req.sub) {
 			return req, false
 		}
 		if req.watch {
@@ -185,6 +185,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 	case http.MethodPost:
 		if req.sub == "binding" && req.name != "" && !req.watch {
 			s.serveBinding(w, r, req)
+			return
+		}
+		if req.sub == "eviction" && req.name != "" && !req.watch {
+			s.serveEviction(w, r, req)
 			return
 		}
 		if req.name != "" || req.watch || (res.Namespaced && req.ns == "") || !res.serves("create") {
