@@ -214,17 +214,24 @@ func TestHPAScalesRealLoad(t *testing.T) {
 	if time.Since(up) < time.Duration(window)*time.Second {
 		t.Errorf("scaled down %v after scaling up, within the %ds window", time.Since(up), window)
 	}
-	events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=burn,involvedObject.kind=HorizontalPodAutoscaler"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var msgs []string
-	for _, e := range events.Items {
-		msgs = append(msgs, e.Reason+": "+e.Message)
-	}
-	all := strings.Join(msgs, "\n")
-	if !strings.Contains(all, "reason: cpu resource utilization (percentage of request) above target") || !strings.Contains(all, "New size: 1; reason: All metrics below target") {
-		t.Errorf("events:\n%s", all)
+	// Events are written after the scale they tell of: wait for them.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(200 * time.Millisecond) {
+		events, err := cs.CoreV1().Events("default").List(ctx, metav1.ListOptions{FieldSelector: "involvedObject.name=burn,involvedObject.kind=HorizontalPodAutoscaler"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var msgs []string
+		for _, e := range events.Items {
+			msgs = append(msgs, e.Reason+": "+e.Message)
+		}
+		all := strings.Join(msgs, "\n")
+		if strings.Contains(all, "reason: cpu resource utilization (percentage of request) above target") && strings.Contains(all, "New size: 1; reason: All metrics below target") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Errorf("events:\n%s", all)
+			break
+		}
 	}
 }
 
