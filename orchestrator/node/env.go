@@ -73,23 +73,17 @@ func sourceData(ctx context.Context, cs kubernetes.Interface, ns string, cm *cor
 	out := map[string]string{}
 	switch {
 	case cm != nil:
-		m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, cm.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) && cm.Optional != nil && *cm.Optional {
-			return out, nil
-		}
-		if err != nil {
-			return nil, &configError{fmt.Sprintf("configmap %q not found", cm.Name)}
+		m, err := getConfigMap(ctx, cs, ns, cm.Name, cm.Optional)
+		if err != nil || m == nil {
+			return out, err
 		}
 		for k, v := range m.Data {
 			out[k] = v
 		}
 	case sec != nil:
-		s, err := cs.CoreV1().Secrets(ns).Get(ctx, sec.Name, metav1.GetOptions{})
-		if apierrors.IsNotFound(err) && sec.Optional != nil && *sec.Optional {
-			return out, nil
-		}
-		if err != nil {
-			return nil, &configError{fmt.Sprintf("secret %q not found", sec.Name)}
+		s, err := getSecret(ctx, cs, ns, sec.Name, sec.Optional)
+		if err != nil || s == nil {
+			return out, err
 		}
 		for k, v := range s.Data {
 			out[k] = string(v)
@@ -98,18 +92,47 @@ func sourceData(ctx context.Context, cs kubernetes.Interface, ns string, cm *cor
 	return out, nil
 }
 
+// getConfigMap reads the ConfigMap a Pod refers to: nil for a missing
+// optional one; any other failure is the Pod's configuration error,
+// worded as the kubelet words it.
+func getConfigMap(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (*corev1.ConfigMap, error) {
+	m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return m, nil
+	case apierrors.IsNotFound(err) && optional != nil && *optional:
+		return nil, nil
+	case apierrors.IsNotFound(err):
+		return nil, &configError{fmt.Sprintf("configmap %q not found", name)}
+	default:
+		return nil, &configError{fmt.Sprintf("configmap %q: %v", name, err)}
+	}
+}
+
+// getSecret is getConfigMap for a Secret.
+func getSecret(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (*corev1.Secret, error) {
+	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
+	switch {
+	case err == nil:
+		return s, nil
+	case apierrors.IsNotFound(err) && optional != nil && *optional:
+		return nil, nil
+	case apierrors.IsNotFound(err):
+		return nil, &configError{fmt.Sprintf("secret %q not found", name)}
+	default:
+		return nil, &configError{fmt.Sprintf("secret %q: %v", name, err)}
+	}
+}
+
 func valueFrom(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, c *corev1.Container, src *corev1.EnvVarSource, podIP string) (string, error) {
 	ns := pod.Namespace
 	switch {
 	case src.ConfigMapKeyRef != nil:
 		r := src.ConfigMapKeyRef
 		optional := r.Optional != nil && *r.Optional
-		m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, r.Name, metav1.GetOptions{})
-		if err != nil {
-			if optional && apierrors.IsNotFound(err) {
-				return "", nil
-			}
-			return "", &configError{fmt.Sprintf("configmap %q not found", r.Name)}
+		m, err := getConfigMap(ctx, cs, ns, r.Name, r.Optional)
+		if err != nil || m == nil {
+			return "", err
 		}
 		v, ok := m.Data[r.Key]
 		if !ok && !optional {
@@ -119,12 +142,9 @@ func valueFrom(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, c 
 	case src.SecretKeyRef != nil:
 		r := src.SecretKeyRef
 		optional := r.Optional != nil && *r.Optional
-		s, err := cs.CoreV1().Secrets(ns).Get(ctx, r.Name, metav1.GetOptions{})
-		if err != nil {
-			if optional && apierrors.IsNotFound(err) {
-				return "", nil
-			}
-			return "", &configError{fmt.Sprintf("secret %q not found", r.Name)}
+		s, err := getSecret(ctx, cs, ns, r.Name, r.Optional)
+		if err != nil || s == nil {
+			return "", err
 		}
 		v, ok := s.Data[r.Key]
 		if !ok && !optional {

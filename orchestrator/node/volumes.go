@@ -11,8 +11,6 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"pkg.dev/pkg/orchestrator/runtime"
@@ -128,37 +126,26 @@ func labelsFile(m map[string]string) string {
 // optional one has none.
 func configMapData(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (map[string][]byte, error) {
 	data := map[string][]byte{}
-	m, err := cs.CoreV1().ConfigMaps(ns).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case err == nil:
-		for k, s := range m.Data {
-			data[k] = []byte(s)
-		}
-		for k, b := range m.BinaryData {
-			data[k] = b
-		}
-	case apierrors.IsNotFound(err) && optional != nil && *optional:
-	case apierrors.IsNotFound(err):
-		return nil, &configError{fmt.Sprintf("configmap %q not found", name)}
-	default:
-		return nil, err
+	m, err := getConfigMap(ctx, cs, ns, name, optional)
+	if err != nil || m == nil {
+		return data, err
+	}
+	for k, s := range m.Data {
+		data[k] = []byte(s)
+	}
+	for k, b := range m.BinaryData {
+		data[k] = b
 	}
 	return data, nil
 }
 
 // secretData reads a Secret's keys; a missing optional one has none.
 func secretData(ctx context.Context, cs kubernetes.Interface, ns, name string, optional *bool) (map[string][]byte, error) {
-	s, err := cs.CoreV1().Secrets(ns).Get(ctx, name, metav1.GetOptions{})
-	switch {
-	case err == nil:
-		return s.Data, nil
-	case apierrors.IsNotFound(err) && optional != nil && *optional:
-		return map[string][]byte{}, nil
-	case apierrors.IsNotFound(err):
-		return nil, &configError{fmt.Sprintf("secret %q not found", name)}
-	default:
-		return nil, err
+	s, err := getSecret(ctx, cs, ns, name, optional)
+	if err != nil || s == nil {
+		return map[string][]byte{}, err
 	}
+	return s.Data, nil
 }
 
 // downwardData resolves a downward API volume's files (fieldRef and
