@@ -463,8 +463,15 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 	c.state = corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: startedAt}}
 	c.started = true
 	c.ready = c.spec.ReadinessProbe == nil && c.spec.StartupProbe == nil && !c.init
+	// Termination began while this container was being started, so
+	// terminate did not see it running: it is stopped here, with the
+	// same grace, or the Pod would never finish terminating.
+	late, deadline := !w.killAt.IsZero(), w.killAt
 	w.mu.Unlock()
 	w.markDirty()
+	if late {
+		go w.stopContainer(ctx, c, deadline)
+	}
 	w.event(ctx, corev1.EventTypeNormal, "Created", "Created container: "+c.spec.Name)
 	w.event(ctx, corev1.EventTypeNormal, "Started", "Started container "+c.spec.Name)
 	w.postStart(ctx, c)
@@ -624,53 +631,63 @@ func (w *podWorker) terminate(ctx context.Context) {
 	grace = max(grace, minPreStopGrace)
 	deadline := w.r.now().Add(grace)
 	w.killAt = deadline
+	// Which containers run is read in the same critical section that
+	// sets killAt: a container that run1 starts after this stops itself
+	// (see run1), so none is missed and none is stopped twice.
+	var running []*ctr
+	for _, c := range w.ctrs {
+		if c.state.Running != nil {
+			running = append(running, c)
+		}
+	}
 	w.mu.Unlock()
 	var wg sync.WaitGroup
-	for _, c := range w.ctrs {
-		w.mu.Lock()
-		running := c.state.Running != nil
-		w.mu.Unlock()
-		if !running {
-			continue
-		}
+	for _, c := range running {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			w.event(ctx, corev1.EventTypeNormal, "Killing", "Stopping container "+c.spec.Name)
-			if hook(&c.spec, false) != nil {
-				w.preStop(ctx, c, deadline)
-			}
-			_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGTERM)
-			termAt := w.r.now()
-			exited := make(chan struct{})
-			go func() {
-				_, _ = w.r.Runtime.Wait(ctx, c.id)
-				close(exited)
-			}()
-			for {
-				w.mu.Lock()
-				killAt, regrace := w.killAt, w.regrace
-				w.mu.Unlock()
-				if floor := termAt.Add(minPreStopGrace); killAt.Before(floor) {
-					killAt = floor
-				}
-				select {
-				case <-exited:
-					return
-				case <-regrace:
-					continue
-				case <-time.After(killAt.Sub(w.r.now())):
-				}
-				_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGKILL)
-				select {
-				case <-exited:
-				case <-time.After(10 * time.Second):
-				}
-				return
-			}
+			w.stopContainer(ctx, c, deadline)
 		}()
 	}
 	wg.Wait()
+}
+
+// stopContainer ends one running container of a terminating Pod: its
+// preStop hook, SIGTERM, then SIGKILL at killAt (which a shorter grace
+// period may bring forward), and returns once it exited.
+func (w *podWorker) stopContainer(ctx context.Context, c *ctr, deadline time.Time) {
+	w.event(ctx, corev1.EventTypeNormal, "Killing", "Stopping container "+c.spec.Name)
+	if hook(&c.spec, false) != nil {
+		w.preStop(ctx, c, deadline)
+	}
+	_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGTERM)
+	termAt := w.r.now()
+	exited := make(chan struct{})
+	go func() {
+		_, _ = w.r.Runtime.Wait(ctx, c.id)
+		close(exited)
+	}()
+	for {
+		w.mu.Lock()
+		killAt, regrace := w.killAt, w.regrace
+		w.mu.Unlock()
+		if floor := termAt.Add(minPreStopGrace); killAt.Before(floor) {
+			killAt = floor
+		}
+		select {
+		case <-exited:
+			return
+		case <-regrace:
+			continue
+		case <-time.After(killAt.Sub(w.r.now())):
+		}
+		_ = w.r.Runtime.Signal(ctx, c.id, syscall.SIGKILL)
+		select {
+		case <-exited:
+		case <-time.After(10 * time.Second):
+		}
+		return
+	}
 }
 
 // cleanup removes the containers, the network and, for a deleted Pod,

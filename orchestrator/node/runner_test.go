@@ -124,7 +124,13 @@ func newRunnerEnvWith(t *testing.T, configure func(*PodRunner)) (*runnerEnv, con
 		_ = cs.CoreV1().Pods("").DeleteCollection(context.Background(), metav1.DeleteOptions{GracePeriodSeconds: &zero}, metav1.ListOptions{})
 		time.Sleep(100 * time.Millisecond)
 		stop()
-		<-done
+		select {
+		case <-done:
+		case <-time.After(45 * time.Second):
+			// A Pod worker that never ends (a container nobody stops)
+			// fails the test instead of hanging the whole run.
+			t.Error("the pod runner did not stop within 45 s of its context ending")
+		}
 		// The test's cluster network goes too: nothing is left on the host.
 		_ = exec.Command("ip", "netns", "del", testNetwork.ns()).Run()
 		testNetwork.mu.Lock()
