@@ -67,6 +67,10 @@ type jobController struct {
 
 	mu       sync.Mutex
 	failures map[types.UID]time.Time // last failure seen per Job
+	// written is the resourceVersion of each Job's last status write, so
+	// that a sync does not decide from an older copy the informer has not
+	// replaced yet (the write's own event syncs it again).
+	written map[types.UID]int64
 }
 
 func newJobController(e *env, backoff time.Duration) *jobController {
@@ -81,12 +85,21 @@ func newJobController(e *env, backoff time.Duration) *jobController {
 		rec:      e.recorder(jobControllerName),
 		backoff:  backoff,
 		failures: map[types.UID]time.Time{},
+		written:  map[types.UID]int64{},
 	}
 	c.q = newQueue("job", e, c.sync)
 	_, _ = e.factory.Batch().V1().Jobs().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    c.enqueue,
 		UpdateFunc: func(_, n any) { c.enqueue(n) },
 		DeleteFunc: func(obj any) {
+			if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+				obj = d.Obj
+			}
+			if j, ok := obj.(*batchv1.Job); ok {
+				c.mu.Lock()
+				delete(c.written, j.UID)
+				c.mu.Unlock()
+			}
 			if k, ok := keyOf(obj); ok {
 				c.exp.forget(k)
 				c.q.add(k)
@@ -169,6 +182,9 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 	}
 	if err != nil {
 		return err
+	}
+	if c.stale(cached) {
+		return nil
 	}
 	j := cached.DeepCopy()
 	now := c.env.now()
@@ -294,7 +310,7 @@ func (c *jobController) sync(ctx context.Context, key string) error {
 		manageErr = c.deletePods(ctx, key, j, active)
 		active = nil
 	case c.exp.satisfied(key) && indexedJob(j):
-		del, starts := indexPlan(j, s, active, parallelism)
+		del, starts := indexPlan(j, s, pods, active, parallelism)
 		if len(del) > 0 {
 			manageErr = c.deletePods(ctx, key, j, del)
 			delta = -len(del)
@@ -661,5 +677,23 @@ func (c *jobController) writeStatus(ctx context.Context, j *batchv1.Job, s *batc
 	}
 	j.Status = *out.Status.DeepCopy()
 	j.ResourceVersion = out.ResourceVersion
+	if rv, err := strconv.ParseInt(out.ResourceVersion, 10, 64); err == nil {
+		c.mu.Lock()
+		c.written[j.UID] = rv
+		c.mu.Unlock()
+	}
 	return nil
+}
+
+// stale reports whether the informer's copy of j is older than the
+// controller's last status write: deciding from it would count again, or
+// start again, what that write already settled.
+func (c *jobController) stale(j *batchv1.Job) bool {
+	rv, err := strconv.ParseInt(j.ResourceVersion, 10, 64)
+	if err != nil {
+		return false
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return rv < c.written[j.UID]
 }

@@ -86,11 +86,19 @@ func formatIndexes(set map[int]bool) string {
 
 // indexPlan decides, for an Indexed Job, which active Pods to delete
 // (duplicates, completed or out-of-range indexes) and which indexes to
-// start, lowest first, within parallelism.
-func indexPlan(j *batchv1.Job, s *batchv1.JobStatus, active []*corev1.Pod, parallelism int32) (del []*corev1.Pod, start []int) {
+// start, lowest first, within parallelism. An index whose Pod succeeded
+// is done even before the status counts it, as the Job controller's
+// succeeded indexes are: a Pod's success may be seen before the Job's
+// status that counted it.
+func indexPlan(j *batchv1.Job, s *batchv1.JobStatus, pods, active []*corev1.Pod, parallelism int32) (del []*corev1.Pod, start []int) {
 	done := parseIndexes(s.CompletedIndexes)
 	for i := range parseIndexes(deref(s.FailedIndexes)) {
 		done[i] = true // given up: neither run again nor kept running
+	}
+	for _, p := range pods {
+		if i := podIndex(p); p.Status.Phase == corev1.PodSucceeded && i >= 0 && i < int(*j.Spec.Completions) {
+			done[i] = true
+		}
 	}
 	running := map[int]bool{}
 	keep := 0

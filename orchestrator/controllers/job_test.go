@@ -3,6 +3,7 @@ package controllers
 import (
 	"context"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
 )
@@ -271,5 +273,51 @@ func TestFormatIndexes(t *testing.T) {
 		if got := formatIndexes(parseIndexes(s)); got != s {
 			t.Errorf("round trip of %q gave %q", s, got)
 		}
+	}
+}
+
+// TestIndexPlanCountsSucceededPods: a Pod seen Succeeded whose index the
+// Job's status does not list yet (its tracking finalizer already gone,
+// the status copy older) is done: its index is not started again, and a
+// second Pod of it is deleted.
+func TestIndexPlanCountsSucceededPods(t *testing.T) {
+	t.Parallel()
+	j := newJob("shard", 3, 2, 6)
+	j.Spec.CompletionMode = ptr(batchv1.IndexedCompletion)
+	pod := func(name string, i int, phase corev1.PodPhase) *corev1.Pod {
+		return &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Annotations: map[string]string{batchv1.JobCompletionIndexAnnotation: strconv.Itoa(i)}},
+			Status:     corev1.PodStatus{Phase: phase},
+		}
+	}
+	done1 := pod("shard-1-a", 1, corev1.PodSucceeded)
+	run0 := pod("shard-0-a", 0, corev1.PodPending)
+	again1 := pod("shard-1-b", 1, corev1.PodPending)
+	s := &batchv1.JobStatus{} // CompletedIndexes not written yet
+	del, start := indexPlan(j, s, []*corev1.Pod{done1, run0, again1}, []*corev1.Pod{run0, again1}, 2)
+	if len(del) != 1 || del[0] != again1 {
+		t.Errorf("deleted %v; want shard-1-b, a second run of the done index 1", del)
+	}
+	if !slices.Equal(start, []int{2}) {
+		t.Errorf("started %v; want [2]", start)
+	}
+}
+
+// TestJobSkipsStaleCopies: the controller does not decide from a copy of
+// the Job older than its own last status write.
+func TestJobSkipsStaleCopies(t *testing.T) {
+	t.Parallel()
+	c := &jobController{written: map[types.UID]int64{}}
+	j := &batchv1.Job{ObjectMeta: metav1.ObjectMeta{UID: "u1", ResourceVersion: "41"}}
+	if c.stale(j) {
+		t.Fatal("a Job never written by the controller is stale")
+	}
+	c.written["u1"] = 42
+	if !c.stale(j) {
+		t.Error("resourceVersion 41 after the controller wrote 42 is not stale")
+	}
+	j.ResourceVersion = "42"
+	if c.stale(j) {
+		t.Error("the copy the controller wrote is stale")
 	}
 }
