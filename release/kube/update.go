@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strings"
 	"sync"
 	"time"
 
@@ -52,7 +53,9 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 	res := &release.ApplyResult{}
 	var errs []error
 	// As Helm's batches: the resources of one kind (consecutive in install
-	// order) are applied concurrently, kinds one after another.
+	// order) are applied concurrently, kinds one after another. When every
+	// object is live and read ahead (a rollback that only patches), kinds
+	// are batched by phase instead (see sameBatch).
 	type outcome struct {
 		created, updated bool
 		err, fatal       error
@@ -77,11 +80,9 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 			}()
 		}
 	}
+	merge := planned != nil && allLive(target, opts.Live)
 	for start := 0; start < len(target); {
-		end := start + 1
-		for end < len(target) && target[end].GVK == target[start].GVK {
-			end++
-		}
+		end := batchEnd(target, start, merge)
 		batch := target[start:end]
 		outs := make([]outcome, len(batch))
 		var wg sync.WaitGroup
@@ -190,6 +191,64 @@ func (c *Client) Update(ctx context.Context, original, target release.ResourceLi
 		}
 	}
 	return res, nil
+}
+
+// workloadKinds are the kinds that start Pods, and the autoscaler Helm
+// orders among them.
+var workloadKinds = map[string]bool{
+	"DaemonSet": true, "Pod": true, "ReplicationController": true, "ReplicaSet": true,
+	"Deployment": true, "HorizontalPodAutoscaler": true, "StatefulSet": true, "Job": true, "CronJob": true,
+}
+
+// barrierKinds are applied on their own even in a patch-only update: what
+// follows them may need them changed first (objects in a namespace, custom
+// resources of a definition or of an aggregated API).
+var barrierKinds = map[string]bool{"Namespace": true, "CustomResourceDefinition": true, "APIService": true}
+
+// mergeable tells whether r's kind may share a batch with other kinds: a
+// built-in kind (its group is the core group, a short one such as apps,
+// or one under k8s.io) that is no barrier. Custom resources keep a batch
+// per kind, as their order among each other may matter.
+func mergeable(r *release.Resource) bool {
+	g := r.GVK.Group
+	builtin := g == "" || !strings.Contains(g, ".") || strings.HasSuffix(g, ".k8s.io")
+	return builtin && !barrierKinds[r.GVK.Kind]
+}
+
+// sameBatch tells whether b is applied in the same batch as a, which comes
+// before it in install order. Objects of one kind always are. With merge
+// (a patch-only update), so are neighbouring built-in kinds on the same
+// side of the workloads: the patches of a release's ConfigMaps, Secrets
+// and Services are sent together, then those of its workloads, then those
+// of its Ingresses, so that a Pod started from a changed template still
+// finds its configuration changed first.
+func sameBatch(a, b *release.Resource, merge bool) bool {
+	if a.GVK == b.GVK {
+		return true
+	}
+	return merge && mergeable(a) && mergeable(b) && workloadKinds[a.GVK.Kind] == workloadKinds[b.GVK.Kind]
+}
+
+// batchEnd returns where the batch starting at target[start] ends.
+func batchEnd(target release.ResourceList, start int, merge bool) int {
+	end := start + 1
+	for end < len(target) && sameBatch(target[start], target[end], merge) {
+		end++
+	}
+	return end
+}
+
+// allLive reports whether every target object was read ahead and exists.
+func allLive(target release.ResourceList, live []*unstructured.Unstructured) bool {
+	if len(live) != len(target) {
+		return false
+	}
+	for _, l := range live {
+		if l == nil {
+			return false
+		}
+	}
+	return true
 }
 
 // plannedPatch is a patch computed ahead of its kind's turn.
