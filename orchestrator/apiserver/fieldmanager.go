@@ -199,17 +199,65 @@ func (unstructuredCreater) New(gvk schema.GroupVersionKind) (runtime.Object, err
 }
 
 // toUnstructured converts an object to the unstructured form the field
-// manager reads, with integers as int64 and other numbers as float64.
+// manager reads, with integers as int64 and other numbers as float64: a
+// deep copy, as a JSON round trip through k8s.io/apimachinery's json
+// package would give, without the round trip (it was most of the cost of
+// keeping managedFields on every write).
 func toUnstructured(o object) (*unstructured.Unstructured, error) {
-	data, err := json.Marshal(o)
+	m, err := plainValue(o)
 	if err != nil {
 		return nil, err
 	}
-	m := map[string]any{}
-	if err := utiljson.Unmarshal(data, &m); err != nil {
+	return &unstructured.Unstructured{Object: m.(map[string]any)}, nil
+}
+
+// plainValue deep-copies a decoded JSON value into the form
+// k8s.io/apimachinery/pkg/util/json's Unmarshal produces.
+func plainValue(v any) (any, error) {
+	switch v := v.(type) {
+	case nil, string, bool, int64:
+		return v, nil
+	case map[string]any:
+		out := make(map[string]any, len(v))
+		for k, e := range v {
+			c, err := plainValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[k] = c
+		}
+		return out, nil
+	case []any:
+		out := make([]any, len(v))
+		for i, e := range v {
+			c, err := plainValue(e)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = c
+		}
+		return out, nil
+	case json.Number:
+		if i, err := v.Int64(); err == nil {
+			return i, nil
+		}
+		return v.Float64()
+	case int:
+		return int64(v), nil
+	case int32:
+		return int64(v), nil
+	}
+	// Anything else (a typed value set by the server's own code) takes
+	// the JSON round trip.
+	data, err := json.Marshal(v)
+	if err != nil {
 		return nil, err
 	}
-	return &unstructured.Unstructured{Object: m}, nil
+	var out any
+	if err := utiljson.Unmarshal(data, &out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // fromUnstructured converts a field manager's result back to an object.
