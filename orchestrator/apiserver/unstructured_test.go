@@ -47,3 +47,29 @@ func TestToUnstructuredMatchesJSONRoundTrip(t *testing.T) {
 		t.Error("toUnstructured shares maps with the object")
 	}
 }
+
+// TestEqualJSONMatchesEncodings: equalJSON says two values are equal
+// exactly when their JSON encodings are, whatever mix of decoded and
+// typed values they hold.
+func TestEqualJSONMatchesEncodings(t *testing.T) {
+	t.Parallel()
+	values := []any{
+		nil, "", "a", "1", true, false, json.Number("1"), json.Number("1.0"), json.Number("2"),
+		int64(1), 1, 1.0, 1.5, int32(2),
+		map[string]any{}, map[string]any{"a": nil}, map[string]any{"a": "b"}, map[string]any{"a": json.Number("1")},
+		map[string]any{"a": int64(1)}, map[string]string{"a": "b"}, map[string]any{"b": "a"},
+		[]any{}, []any{"a"}, []string{"a"}, []any{json.Number("1"), nil}, []any{int64(1), nil}, []any{nil, int64(1)},
+		map[string]any{"x": []any{map[string]any{"y": json.Number("3")}}},
+		map[string]any{"x": []any{map[string]any{"y": 3}}},
+		map[string]any{"x": []any{map[string]any{"y": "3"}}},
+	}
+	for _, a := range values {
+		for _, b := range values {
+			x, _ := json.Marshal(a)
+			y, _ := json.Marshal(b)
+			if want := string(x) == string(y); equalJSON(a, b) != want {
+				t.Errorf("equalJSON(%s, %s) = %v, want %v", x, y, !want, want)
+			}
+		}
+	}
+}
