@@ -200,8 +200,10 @@ nodes:
 		t.Fatal(err)
 	}
 	for {
+		// The agent updates the Node (labels, taints) and then its
+		// status (capacity, runtime): both are waited for.
 		n, err := cs.CoreV1().Nodes().Get(ctx, "pkg-node-2", metav1.GetOptions{})
-		if err == nil && n.Labels["topology.kubernetes.io/zone"] == "zone-c" {
+		if err == nil && n.Labels["topology.kubernetes.io/zone"] == "zone-c" && n.Status.NodeInfo.ContainerRuntimeVersion == "builtin" {
 			web = n
 			break
 		}
