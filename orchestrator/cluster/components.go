@@ -102,6 +102,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	}
 	c.network = network
 	dnsIP := startServices(ctx, cs, network, log, run)
+	podImages := &storeImages{store: images, log: log.With("component", "images")}
 	for _, n := range nodes {
 		name := n.Name
 		cfg, err := n.agentConfig(hostCPU, hostMem)
@@ -124,7 +125,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 			continue
 		}
 		nlog.Info("container runtime", "driver", drv.Name(), "reason", why)
-		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: storeImages{images}, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog, Eviction: &node.Eviction{NodeMemory: mem.Value()}}
+		r := &node.PodRunner{Node: name, Client: cs, Runtime: drv, Images: podImages, Network: network, Dir: nodeDir, DNS: dnsIP, Log: nlog, Eviction: &node.Eviction{NodeMemory: mem.Value()}}
 		run(name+"-pods", r.Run)
 		run(name+"-usage", (&node.UsageMeter{Node: name, Client: cs, Dir: nodeDir, Log: nlog}).Run)
 	}

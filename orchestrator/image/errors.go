@@ -35,3 +35,8 @@ func (e *Error) Error() string {
 
 // Unwrap returns the underlying error.
 func (e *Error) Unwrap() error { return e.Err }
+
+// ErrNoOverlay is returned by Mount when the kernel refuses the overlay
+// mount itself (no overlayfs, no privilege, or a file system an upper
+// directory cannot live on): Unpack is the way there.
+var ErrNoOverlay = errors.New("overlay mounts are not available")

@@ -68,6 +68,7 @@ func (s *Store) GC(ctx context.Context) error {
 	}
 	blobs := map[string]bool{}
 	diffIDs := map[string]bool{}
+	roots := map[string]bool{}
 	for _, d := range refs {
 		h, err := v1.NewHash(d)
 		if err != nil {
@@ -80,6 +81,7 @@ func (s *Store) GC(ctx context.Context) error {
 		}
 		c, _ := v1.NewHash(img.ID)
 		blobs[c.Hex] = true
+		roots[c.Hex] = true
 		for _, l := range img.Layers {
 			if lh, err := v1.NewHash(l.Digest); err == nil {
 				blobs[lh.Hex] = true
@@ -94,6 +96,19 @@ func (s *Store) GC(ctx context.Context) error {
 	}
 	if err := sweep(filepath.Join(s.dir, "layers", "sha256"), diffIDs); err != nil {
 		return &Error{Op: "gc", Err: err}
+	}
+	// A flattened tree goes with its image, unless a container's overlay
+	// still has it below.
+	rootDir := filepath.Join(s.dir, "rootfs", "sha256")
+	if entries, err := os.ReadDir(rootDir); err == nil {
+		for _, e := range entries {
+			if !roots[e.Name()] && inUse(filepath.Join(rootDir, e.Name())) {
+				roots[e.Name()] = true
+			}
+		}
+		if err := sweep(rootDir, roots); err != nil {
+			return &Error{Op: "gc", Err: err}
+		}
 	}
 	// With the exclusive lock held no write is in progress in any process,
 	// so whatever is in tmp/ was left by a crash.

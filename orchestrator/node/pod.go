@@ -15,6 +15,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
+	"pkg.dev/pkg/orchestrator/internal/mount"
 	"pkg.dev/pkg/orchestrator/runtime"
 )
 
@@ -504,7 +505,7 @@ func (w *podWorker) run1(ctx context.Context, c *ctr, onStart func()) (runtime.E
 func (w *podWorker) containerSpec(ctx context.Context, c *ctr) (runtime.ContainerSpec, error) {
 	if !c.prepared {
 		c.rootfs = filepath.Join(w.r.podDir(w.pod), "containers", c.spec.Name, "rootfs")
-		_ = os.RemoveAll(c.rootfs)
+		_ = mount.RemoveAll(c.rootfs)
 		if err := os.MkdirAll(c.rootfs, 0o755); err != nil {
 			return runtime.ContainerSpec{}, err
 		}
@@ -695,6 +696,13 @@ func (w *podWorker) stopContainer(ctx context.Context, c *ctr, deadline time.Tim
 func (w *podWorker) cleanup(ctx context.Context) {
 	for _, c := range w.ctrs {
 		_ = w.r.Runtime.Remove(ctx, c.id)
+		if c.rootfs != "" {
+			// An overlay root filesystem is not left mounted on the host,
+			// even when the Pod stays (the agent stopping).
+			if err := mount.Unmount(c.rootfs); err != nil {
+				w.r.log().Warn("unmounting a container's root filesystem", "pod", w.key(), "container", c.spec.Name, "err", err)
+			}
+		}
 	}
 	w.mu.Lock()
 	ip, deleted := w.podIP, w.deleted
@@ -705,7 +713,7 @@ func (w *podWorker) cleanup(ctx context.Context) {
 		}
 	}
 	if deleted {
-		_ = os.RemoveAll(w.r.podDir(w.pod))
+		_ = mount.RemoveAll(w.r.podDir(w.pod))
 		w.mu.Lock()
 		evicted := w.evicted
 		w.mu.Unlock()

@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 
+	"pkg.dev/pkg/orchestrator/internal/mount"
 	"pkg.dev/pkg/orchestrator/runtime"
 )
 
@@ -172,7 +173,7 @@ func (r *PodRunner) sync(ctx context.Context, obj any) {
 		// an earlier run of the agent left it): its files go and its
 		// deletion is complete.
 		go func() {
-			_ = os.RemoveAll(r.podDir(p))
+			_ = mount.RemoveAll(r.podDir(p))
 			if r.Network != nil && !p.Spec.HostNetwork && p.Status.PodIP != "" {
 				_ = r.Network.Teardown(ctx, string(p.UID), p.Status.PodIP)
 			}

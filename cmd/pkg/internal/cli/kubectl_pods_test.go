@@ -278,11 +278,43 @@ spec:
 	})
 
 	t.Run("delete", func(t *testing.T) {
+		uids, err := kubectl("get", "pod", "crash", "probes", "-o", "jsonpath={.items[*].metadata.uid}")
+		if err != nil || len(strings.Fields(uids)) != 2 {
+			t.Fatalf("kubectl get uids: %v %q", err, uids)
+		}
+		// The running container's root filesystem is an overlay of the
+		// image, mounted under the Pod's directory.
+		if mounts := mountsOf(t, strings.Fields(uids)); !strings.Contains(mounts, " overlay ") {
+			t.Errorf("no overlay root filesystem mounted for the running Pods; their mounts:\n%s", mounts)
+		}
 		if out, err := kubectl("delete", "pod", "crash", "probes", "--wait=true", "--timeout=60s"); err != nil {
 			t.Fatalf("kubectl delete: %v\n%s", err, out)
 		}
 		if out, _ := kubectl("get", "pod", "crash", "probes", "--ignore-not-found", "--no-headers"); strings.TrimSpace(out) != "" {
 			t.Errorf("deleted Pods still listed: %q", out)
 		}
+		if mounts := mountsOf(t, strings.Fields(uids)); mounts != "" {
+			t.Errorf("deleted Pods left mounts behind:\n%s", mounts)
+		}
 	})
+}
+
+// mountsOf returns the host's mount table lines that mention any of the
+// Pod uids (their directories hold their containers' root filesystems).
+func mountsOf(t *testing.T, uids []string) string {
+	t.Helper()
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, l := range strings.Split(string(b), "\n") {
+		for _, u := range uids {
+			if strings.Contains(l, u) {
+				out = append(out, l)
+				break
+			}
+		}
+	}
+	return strings.Join(out, "\n")
 }
