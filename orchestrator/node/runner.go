@@ -103,6 +103,11 @@ func (r *PodRunner) Run(ctx context.Context) error {
 			_ = r.Runtime.Remove(ctx, c.ID)
 		}
 	}
+	// Their root filesystems too: an earlier run killed before it could
+	// unmount them leaves overlays mounted, also for Pods gone since.
+	if err := mount.Unmount(filepath.Join(r.Dir, "pods")); err != nil {
+		r.log().Warn("unmounting root filesystems left by an earlier run", "err", err)
+	}
 	factory := informers.NewSharedInformerFactoryWithOptions(r.Client, 0,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
 			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", r.Node).String()
