@@ -2,7 +2,10 @@ package apiserver
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
@@ -12,6 +15,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 )
 
 // evictionPod creates a Pod labelled app=APP, bound to node and, unless
@@ -162,12 +166,27 @@ func TestEviction(t *testing.T) {
 	if _, err := cs.PolicyV1().PodDisruptionBudgets(ns).Update(ctx, pdb, metav1.UpdateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	err = evict(cs, ns, "web-2", nil)
-	if !apierrors.IsTooManyRequests(err) {
-		t.Fatalf("eviction under an unobserved budget: %v, want 429", err)
+	// Sent by hand: it carries Retry-After, and client-go would honour
+	// it by retrying for a while itself, as against kube-apiserver.
+	body := `{"apiVersion":"policy/v1","kind":"Eviction","metadata":{"name":"web-2","namespace":"default"}}`
+	hc, err := rest.HTTPClientFor(ts.config)
+	if err != nil {
+		t.Fatal(err)
 	}
-	st = err.(apierrors.APIStatus).Status()
-	if st.Details == nil || len(st.Details.Causes) != 1 || st.Details.Causes[0].Message != "The disruption budget web is still being processed by the server." {
+	resp, err := hc.Post(ts.config.Host+"/api/v1/namespaces/default/pods/web-2/eviction", "application/json", strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	raw, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTooManyRequests || resp.Header.Get("Retry-After") != "10" {
+		t.Fatalf("eviction under an unobserved budget: %d, Retry-After %q; want 429 and 10\n%s", resp.StatusCode, resp.Header.Get("Retry-After"), raw)
+	}
+	st = metav1.Status{}
+	if err := json.Unmarshal(raw, &st); err != nil {
+		t.Fatal(err)
+	}
+	if st.Details == nil || st.Details.RetryAfterSeconds != 10 || len(st.Details.Causes) != 1 || st.Details.Causes[0].Message != "The disruption budget web is still being processed by the server." {
 		t.Errorf("refusal details = %+v", st.Details)
 	}
 
@@ -217,7 +236,15 @@ func TestEviction(t *testing.T) {
 	}
 
 	// policy/v1beta1 is accepted too; web-3 has no budget left to pass
-	// (the budget is still unobserved), so it is refused with a 429.
+	// (the budget, observed now, allows none), so it is refused with a 429.
+	pdb, err = cs.PolicyV1().PodDisruptionBudgets(ns).Get(ctx, "web", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pdb.Status.ObservedGeneration, pdb.Status.DisruptionsAllowed = pdb.Generation, 0
+	if _, err := cs.PolicyV1().PodDisruptionBudgets(ns).UpdateStatus(ctx, pdb, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	err = cs.PolicyV1beta1().Evictions(ns).Evict(ctx, &policyv1beta1.Eviction{ObjectMeta: metav1.ObjectMeta{Name: "web-3", Namespace: ns}})
 	if !apierrors.IsTooManyRequests(err) {
 		t.Errorf("v1beta1 eviction: %v, want 429", err)
