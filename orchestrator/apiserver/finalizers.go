@@ -192,7 +192,12 @@ func (s *Server) beginDelete(ctx context.Context, res *Resource, cur object, kv 
 // deleted, and a Namespace's spec.finalizers changed only through its
 // finalize subresource. The returned function is called with whether the
 // update was stored.
-func (s *Server) admitUpdate(res *Resource, sub string, cur, next object, dryRun bool) (func(bool), error) {
+func (s *Server) admitUpdate(ctx context.Context, res *Resource, sub string, cur, next object, dryRun bool) (func(bool), error) {
+	if isPriorityClasses(res) && sub == "" {
+		if err := s.admitPriorityClass(ctx, res, next); err != nil {
+			return nil, err
+		}
+	}
 	if isNamespaces(res) && sub != "finalize" && sub != "status" {
 		spec := mapOf(next, "spec")
 		if spec == nil {
@@ -270,7 +275,17 @@ func (s *Server) namespaceOpen(ctx context.Context, res *Resource, ns, name stri
 // Namespace gets the kubernetes finalizer in spec.finalizers, and a
 // Service its allocations (admitService). The returned function is called
 // with whether the object was stored.
-func (s *Server) admitCreate(res *Resource, o object, dryRun bool) (func(bool), error) {
+func (s *Server) admitCreate(ctx context.Context, res *Resource, o object, dryRun bool) (func(bool), error) {
+	switch {
+	case isPods(res):
+		if err := s.admitPodPriority(ctx, res, o); err != nil {
+			return nil, err
+		}
+	case isPriorityClasses(res):
+		if err := s.admitPriorityClass(ctx, res, o); err != nil {
+			return nil, err
+		}
+	}
 	if isNamespaces(res) {
 		spec := mapOf(o, "spec")
 		if spec == nil {

@@ -262,6 +262,21 @@ func ingressClassPrinter() *Printer {
 	}}
 }
 
+// priorityClassPrinter prints NAME VALUE GLOBAL-DEFAULT AGE
+// PREEMPTIONPOLICY.
+func priorityClassPrinter() *Printer {
+	return &Printer{Full: true, Columns: []Column{
+		{Name: "Name", Type: "string", Description: "Name must be unique within a namespace.", Cell: func(o map[string]any, _ time.Time) any { return str(o, "metadata", "name") }},
+		{Name: "Value", Type: "integer", Description: "value represents the integer value of this priority class.", Cell: func(o map[string]any, _ time.Time) any { return num(o, "value") }},
+		{Name: "Global-Default", Type: "boolean", Description: "globalDefault specifies whether this PriorityClass should be considered as the default priority for pods that do not have any priority class.", Cell: func(o map[string]any, _ time.Time) any {
+			b, _ := get(o, "globalDefault").(bool)
+			return b
+		}},
+		ageColumn(),
+		{Name: "PreemptionPolicy", Type: "string", Description: "preemptionPolicy is the Policy for preempting pods with lower priority.", Cell: func(o map[string]any, _ time.Time) any { return str(o, "preemptionPolicy") }},
+	}}
+}
+
 // networkPolicyPrinter prints NAME POD-SELECTOR AGE.
 func networkPolicyPrinter() *Printer {
 	return &Printer{Columns: []Column{

@@ -18,6 +18,7 @@ func builtinResources() []Resource {
 		{Group: "networking.k8s.io", Version: "v1", Kind: "IngressClass", Resource: "ingressclasses", Printer: ingressClassPrinter()},
 		{Group: "networking.k8s.io", Version: "v1", Kind: "NetworkPolicy", Resource: "networkpolicies", Namespaced: true, ShortNames: sn("netpol"), Printer: networkPolicyPrinter()},
 		{Group: "policy", Version: "v1", Kind: "PodDisruptionBudget", Resource: "poddisruptionbudgets", Namespaced: true, ShortNames: sn("pdb"), Status: true, Printer: pdbPrinter()},
+		{Group: "scheduling.k8s.io", Version: "v1", Kind: "PriorityClass", Resource: "priorityclasses", ShortNames: sn("pc"), Printer: priorityClassPrinter()},
 		{Group: "storage.k8s.io", Version: "v1", Kind: "StorageClass", Resource: "storageclasses", ShortNames: sn("sc"), Printer: storageClassPrinter()},
 		{Group: "discovery.k8s.io", Version: "v1", Kind: "EndpointSlice", Resource: "endpointslices", Namespaced: true, Printer: endpointSlicePrinter()},
 		{Group: crdGroup, Version: "v1", Kind: "CustomResourceDefinition", Resource: crdResource, ShortNames: sn("crd", "crds"), Categories: sn("api-extensions"), Status: true, Printer: createdAtPrinter()},

@@ -11,6 +11,7 @@ import (
 	networkingv1 "k8s.io/api/networking/v1"
 	policyv1 "k8s.io/api/policy/v1"
 	rbacv1 "k8s.io/api/rbac/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -34,6 +35,7 @@ func newScheme() *runtime.Scheme {
 		coordinationv1.AddToScheme,
 		autoscalingv2.AddToScheme,
 		policyv1.AddToScheme,
+		schedulingv1.AddToScheme,
 		storagev1.AddToScheme,
 		discoveryv1.AddToScheme,
 		apiextensionsv1.AddToScheme,

@@ -233,5 +233,5 @@ func (s *Server) bootstrap(ctx context.Context) error {
 			return fmt.Errorf("creating namespace %s: %w", name, err)
 		}
 	}
-	return nil
+	return s.bootstrapPriorityClasses(ctx)
 }

@@ -30,6 +30,11 @@ func validateBuiltin(res *Resource, sub string, cur, o object) error {
 			}
 		}
 		errs = validateHPA(&h, &old, cur != nil, sub)
+	case "scheduling.k8s.io/v1/PriorityClass":
+		if sub != "" {
+			return nil
+		}
+		errs = validatePriorityClass(cur, o)
 	default:
 		if sub != "" {
 			return nil

@@ -107,7 +107,7 @@ func (s *Server) createAs(ctx context.Context, req request, o object) (_ object,
 		o = s.trackWriteFor(req, "", nil, o)
 		m = meta(o)
 	}
-	finish, err := s.admitCreate(res, o, dryRun)
+	finish, err := s.admitCreate(ctx, res, o, dryRun)
 	if err != nil {
 		return nil, err
 	}
@@ -313,7 +313,7 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 		}
 		next = s.trackWriteFor(req, sub, cur, next)
 	}
-	finish, err := s.admitUpdate(res, req.sub, cur, next, req.dryRun)
+	finish, err := s.admitUpdate(ctx, res, req.sub, cur, next, req.dryRun)
 	if err != nil {
 		return nil, err
 	}
