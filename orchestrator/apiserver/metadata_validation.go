@@ -32,7 +32,7 @@ func validMetadata(res *Resource, m map[string]any) error {
 				continue
 			}
 			for _, msg := range validation.IsValidLabelValue(s) {
-				errs = append(errs, field.Invalid(lp.Key(k), s, msg))
+				errs = append(errs, field.Invalid(lp, s, msg))
 			}
 		}
 	default:

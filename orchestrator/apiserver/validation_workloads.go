@@ -11,6 +11,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	apivalidation "k8s.io/apimachinery/pkg/api/validation"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/labels"
@@ -182,6 +183,7 @@ func validateTemplateForWorkload(t *corev1.PodTemplateSpec, selector labels.Sele
 	if !selector.Empty() && !selector.Matches(labels.Set(t.Labels)) {
 		errs = append(errs, field.Invalid(fld.Child("metadata", "labels"), t.Labels, selectorMismatchMsg))
 	}
+	errs = append(errs, validateTemplateMeta(t, fld)...)
 	errs = append(errs, validatePodSpecBasics(&t.Spec, fld.Child("spec"))...)
 	if t.Spec.RestartPolicy != corev1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(fld.Child("spec", "restartPolicy"), t.Spec.RestartPolicy, []corev1.RestartPolicy{corev1.RestartPolicyAlways}))
@@ -194,6 +196,14 @@ func validateTemplateForWorkload(t *corev1.PodTemplateSpec, selector labels.Sele
 		errs = append(errs, field.Invalid(fld.Child("spec", "activeDeadlineSeconds"), t.Spec.ActiveDeadlineSeconds, msg))
 	}
 	return errs
+}
+
+// validateTemplateMeta checks a pod template's labels and annotations as
+// ValidatePodTemplateSpec does, at its paths: spec.template.labels and
+// spec.template.annotations, without "metadata".
+func validateTemplateMeta(t *corev1.PodTemplateSpec, fld *field.Path) field.ErrorList {
+	errs := metav1validation.ValidateLabels(t.Labels, fld.Child("labels"))
+	return append(errs, apivalidation.ValidateAnnotations(t.Annotations, fld.Child("annotations"))...)
 }
 
 var restartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
@@ -423,6 +433,7 @@ func validateDaemonSetSpec(spec *appsv1.DaemonSetSpec, fld *field.Path) field.Er
 		errs = append(errs, field.Invalid(fld.Child("selector"), spec.Selector, "empty selector is invalid for daemonset"))
 	}
 	tp := fld.Child("template", "spec")
+	errs = append(errs, validateTemplateMeta(&spec.Template, fld.Child("template"))...)
 	errs = append(errs, validatePodSpecBasics(&spec.Template.Spec, tp)...)
 	if spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways {
 		errs = append(errs, field.NotSupported(tp.Child("restartPolicy"), spec.Template.Spec.RestartPolicy, []corev1.RestartPolicy{corev1.RestartPolicyAlways}))
@@ -497,6 +508,7 @@ func validateJobSpec(spec *batchv1.JobSpec, fld *field.Path) field.ErrorList {
 		}
 	}
 	tp := fld.Child("template", "spec")
+	errs = append(errs, validateTemplateMeta(&spec.Template, fld.Child("template"))...)
 	errs = append(errs, validatePodSpecBasics(&spec.Template.Spec, tp)...)
 	if p := spec.Template.Spec.RestartPolicy; p != corev1.RestartPolicyOnFailure && p != corev1.RestartPolicyNever {
 		errs = append(errs, field.NotSupported(tp.Child("restartPolicy"), p, jobRestartPolicy))

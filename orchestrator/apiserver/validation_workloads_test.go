@@ -85,6 +85,13 @@ func wantInvalid(t *testing.T, err error, kind, name, fld, msg string) {
 	t.Errorf("no cause %s: %s in %+v", fld, msg, st.Details.Causes)
 }
 
+// kube-apiserver's messages for a bad label value and a bad key's name
+// part (apimachinery's, word for word).
+const (
+	labelValueMsg = "a valid label must be an empty string or consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyValue',  or 'my_value',  or '12345', regex used for validation is '(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])?')"
+	namePartMsg   = "name part must consist of alphanumeric characters, '-', '_' or '.', and must start and end with an alphanumeric character (e.g. 'MyName',  or 'my.name',  or '123-abc', regex used for validation is '([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]')"
+)
+
 func TestWorkloadValidationCreate(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
@@ -153,6 +160,15 @@ func TestWorkloadValidationCreate(t *testing.T) {
 		}), "spec.selector.matchExpressions[0].operator", `Invalid value: "Sometimes": not a valid selector operator`},
 		{"deploy-mismatch", "Deployment", deploy(func(d *appsv1.Deployment) { d.Spec.Template.Labels["app"] = "b" }),
 			"spec.template.metadata.labels", `Invalid value: {"app":"b"}: ` + "`selector` does not match template `labels`"},
+		{"deploy-label-value", "Deployment", deploy(func(d *appsv1.Deployment) { d.Spec.Template.Labels["tier"] = "not a valid value!" }),
+			"spec.template.labels", `Invalid value: "not a valid value!": ` + labelValueMsg},
+		{"deploy-annotation-key", "Deployment", deploy(func(d *appsv1.Deployment) {
+			d.Spec.Template.Annotations = map[string]string{"bad key!": "x"}
+		}), "spec.template.annotations", `Invalid value: "bad key!": ` + namePartMsg},
+		{"deploy-own-label", "Deployment", deploy(func(d *appsv1.Deployment) { d.Labels = map[string]string{"tier": "a b"} }),
+			"metadata.labels", `Invalid value: "a b": ` + labelValueMsg},
+		{"rs-label-key", "ReplicaSet", rs(func(o *appsv1.ReplicaSet) { o.Spec.Template.Labels["-bad"] = "x" }),
+			"spec.template.labels", `Invalid value: "-bad": ` + namePartMsg},
 		{"deploy-negative", "Deployment", deploy(func(d *appsv1.Deployment) { d.Spec.Replicas = i32(-1) }),
 			"spec.replicas", "Invalid value: -1: must be greater than or equal to 0"},
 		{"deploy-history", "Deployment", deploy(func(d *appsv1.Deployment) { d.Spec.RevisionHistoryLimit = i32(-2) }),
@@ -203,6 +219,10 @@ func TestWorkloadValidationCreate(t *testing.T) {
 		}), "spec.updateStrategy.rollingUpdate.maxUnavailable", "Required value: cannot be 0 when maxSurge is 0"},
 		{"job-restart", "Job", job(func(o *batchv1.Job) { o.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyAlways }),
 			"spec.template.spec.restartPolicy", `Unsupported value: "Always": supported values: "OnFailure", "Never"`},
+		{"ds-label-value", "DaemonSet", ds(func(o *appsv1.DaemonSet) { o.Spec.Template.Labels["tier"] = "a b" }),
+			"spec.template.labels", `Invalid value: "a b": ` + labelValueMsg},
+		{"job-label-value", "Job", job(func(o *batchv1.Job) { o.Spec.Template.Labels = map[string]string{"tier": "a b"} }),
+			"spec.template.labels", `Invalid value: "a b": ` + labelValueMsg},
 		{"job-parallelism", "Job", job(func(o *batchv1.Job) { o.Spec.Parallelism = i32(-1) }),
 			"spec.parallelism", "Invalid value: -1: must be greater than or equal to 0"},
 		{"job-completions", "Job", job(func(o *batchv1.Job) { o.Spec.Completions = i32(-1) }),

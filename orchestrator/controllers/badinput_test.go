@@ -18,10 +18,12 @@ func TestBadReplicaSetDoesNotStallOthers(t *testing.T) {
 	t.Parallel()
 	client, ns := start(t, Options{Controllers: []string{ReplicaSetController, DeploymentController}, Workers: 1})
 	ctx := context.Background()
+	// The API takes the ReplicaSet but refuses its Pods: their
+	// PriorityClass does not exist (the Priority admission plugin).
 	bad := newReplicaSet("bad", 2)
-	bad.Spec.Template.Labels["broken"] = "not a valid value!"
+	bad.Spec.Template.Spec.PriorityClassName = "no-such-class"
 	if _, err := client.AppsV1().ReplicaSets(ns).Create(ctx, bad, metav1.CreateOptions{}); err != nil {
-		t.Skipf("the API refuses the bad template itself, so the controller cannot be shown one: %v", err)
+		t.Fatal(err)
 	}
 	if _, err := client.AppsV1().Deployments(ns).Create(ctx, newDeployment("good", 2), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
@@ -33,7 +35,8 @@ func TestBadReplicaSetDoesNotStallOthers(t *testing.T) {
 		rs := getRS(t, client, ns, "bad")
 		c := replicaSetFailure(rs.Status.Conditions)
 		ev := strings.Join(eventsFor(t, client, ns, "bad"), "\n")
-		return c != nil && c.Reason == "FailedCreate" && strings.Contains(ev, "FailedCreate: Error creating: "), nil
+		return c != nil && c.Reason == "FailedCreate" && strings.Contains(ev, "FailedCreate: Error creating: ") &&
+			strings.Contains(ev, "no PriorityClass with name no-such-class was found"), nil
 	})
 	if n := len(listPods(t, client, ns, "app=bad")); n != 0 {
 		t.Errorf("%d pods of the bad replicaset", n)
