@@ -84,7 +84,7 @@ func equalJSON(a, b any) bool {
 		if !ok {
 			return jsonBytesEqual(a, b)
 		}
-		if len(x) != len(y) {
+		if len(x) != len(y) || (x == nil) != (y == nil) { // null is not {} or []
 			return false
 		}
 		for k, xv := range x {
@@ -99,7 +99,7 @@ func equalJSON(a, b any) bool {
 		if !ok {
 			return jsonBytesEqual(a, b)
 		}
-		if len(x) != len(y) {
+		if len(x) != len(y) || (x == nil) != (y == nil) { // null is not {} or []
 			return false
 		}
 		for i := range x {

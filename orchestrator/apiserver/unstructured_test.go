@@ -56,6 +56,7 @@ func TestEqualJSONMatchesEncodings(t *testing.T) {
 	values := []any{
 		nil, "", "a", "1", true, false, json.Number("1"), json.Number("1.0"), json.Number("2"),
 		int64(1), 1, 1.0, 1.5, int32(2),
+		map[string]any(nil), []any(nil), map[string]any{"a": []any(nil)}, map[string]any{"a": []any{}},
 		map[string]any{}, map[string]any{"a": nil}, map[string]any{"a": "b"}, map[string]any{"a": json.Number("1")},
 		map[string]any{"a": int64(1)}, map[string]string{"a": "b"}, map[string]any{"b": "a"},
 		[]any{}, []any{"a"}, []string{"a"}, []any{json.Number("1"), nil}, []any{int64(1), nil}, []any{nil, int64(1)},

@@ -121,10 +121,25 @@ func TestCronJobForbidHistoryAndSuspend(t *testing.T) {
 	eventually(t, 5*time.Second, "a second job", func() (bool, error) { return len(cronJobs(t, client, ns, "tick")) == 2, nil })
 	second := cronJobs(t, client, ns, "tick")[1]
 	completeJob(t, client, second, clk.Now())
-	eventually(t, 5*time.Second, "a third job and the first cleaned up", func() (bool, error) {
+	// CI once timed this out after 5 s: the wait is longer now, and a
+	// timeout shows what the controller had done.
+	deadline := time.Now().Add(15 * time.Second)
+	for {
 		jobs := cronJobs(t, client, ns, "tick")
-		return len(jobs) == 2 && jobs[0].Name == second.Name, nil
-	})
+		if len(jobs) == 2 && jobs[0].Name == second.Name {
+			break
+		}
+		if time.Now().After(deadline) {
+			var seen []string
+			for _, j := range jobs {
+				seen = append(seen, fmt.Sprintf("%s (finished %q, deleting %v)", j.Name, jobFinishedType(&j), j.DeletionTimestamp != nil))
+			}
+			cj, _ := client.BatchV1().CronJobs(ns).Get(ctx, "tick", metav1.GetOptions{})
+			t.Fatalf("no third job with the first cleaned up after 15 s (second %s); jobs: %v\nstatus: %+v\nevents: %v",
+				second.Name, seen, cj.Status, eventsFor(t, client, ns, "tick"))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	cj, err := client.BatchV1().CronJobs(ns).Get(ctx, "tick", metav1.GetOptions{})
 	if err != nil {
 		t.Fatal(err)
