@@ -71,6 +71,11 @@ type jobController struct {
 	// that a sync does not decide from an older copy the informer has not
 	// replaced yet (the write's own event syncs it again).
 	written map[types.UID]int64
+	// released holds the Pods whose tracking finalizer the controller
+	// removed (so it counted them) until the informer shows it gone: a
+	// copy that still has it is not counted a second time, as Kubernetes'
+	// finalizer expectations prevent.
+	released map[types.UID]bool
 }
 
 func newJobController(e *env, backoff time.Duration) *jobController {
@@ -86,6 +91,7 @@ func newJobController(e *env, backoff time.Duration) *jobController {
 		backoff:  backoff,
 		failures: map[types.UID]time.Time{},
 		written:  map[types.UID]int64{},
+		released: map[types.UID]bool{},
 	}
 	c.q = newQueue("job", e, c.sync)
 	_, _ = e.factory.Batch().V1().Jobs().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -114,12 +120,16 @@ func newJobController(e *env, backoff time.Duration) *jobController {
 			}
 		},
 		UpdateFunc: func(_, n any) {
-			if k, _, ok := c.ownerKey(n); ok {
+			if k, p, ok := c.ownerKey(n); ok {
+				if !slices.Contains(p.Finalizers, jobTrackingFinalizer) {
+					c.forgetReleased(p.UID)
+				}
 				c.q.add(k)
 			}
 		},
 		DeleteFunc: func(obj any) {
 			if k, p, ok := c.ownerKey(obj); ok {
+				c.forgetReleased(p.UID)
 				c.exp.deleted(k, p.UID)
 				c.q.add(k)
 			}
@@ -490,7 +500,7 @@ func (c *jobController) trackFinished(ctx context.Context, j *batchv1.Job, s *ba
 	var newFailure bool
 	var toRelease []*corev1.Pod
 	for _, p := range pods {
-		if !slices.Contains(p.Finalizers, jobTrackingFinalizer) {
+		if !slices.Contains(p.Finalizers, jobTrackingFinalizer) || c.isReleased(p.UID) {
 			continue
 		}
 		done := p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed || p.DeletionTimestamp != nil
@@ -537,8 +547,14 @@ func (c *jobController) trackFinished(ctx context.Context, j *batchv1.Job, s *ba
 	patch, _ := json.Marshal(map[string]any{"metadata": map[string]any{"$deleteFromPrimitiveList/finalizers": []string{jobTrackingFinalizer}}})
 	var errs []error
 	for _, p := range toRelease {
+		// Marked before the request, so that the informer's update,
+		// which may come before the reply, clears the mark.
+		c.mu.Lock()
+		c.released[p.UID] = true
+		c.mu.Unlock()
 		_, err := c.env.client.CoreV1().Pods(p.Namespace).Patch(ctx, p.Name, types.StrategicMergePatchType, patch, metav1.PatchOptions{})
 		if err != nil && !apierrors.IsNotFound(err) {
+			c.forgetReleased(p.UID)
 			errs = append(errs, fmt.Errorf("removing the tracking finalizer of pod %s: %w", p.Name, err))
 		}
 	}
@@ -683,6 +699,20 @@ func (c *jobController) writeStatus(ctx context.Context, j *batchv1.Job, s *batc
 		c.mu.Unlock()
 	}
 	return nil
+}
+
+// isReleased reports whether the controller removed uid's tracking
+// finalizer and the informer has not shown that yet.
+func (c *jobController) isReleased(uid types.UID) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.released[uid]
+}
+
+func (c *jobController) forgetReleased(uid types.UID) {
+	c.mu.Lock()
+	delete(c.released, uid)
+	c.mu.Unlock()
 }
 
 // stale reports whether the informer's copy of j is older than the

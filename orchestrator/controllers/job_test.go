@@ -16,6 +16,8 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/cli-runtime/pkg/resource"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	"k8s.io/client-go/tools/record"
 )
 
 var jobControllers = Options{Controllers: []string{JobController}, JobBackoff: 20 * time.Millisecond}
@@ -319,5 +321,43 @@ func TestJobSkipsStaleCopies(t *testing.T) {
 	j.ResourceVersion = "42"
 	if c.stale(j) {
 		t.Error("the copy the controller wrote is stale")
+	}
+}
+
+// TestJobCountsAReleasedPodOnce: once the controller counted a finished
+// Pod and removed its tracking finalizer, a sync that still sees the old
+// copy of the Pod (finalizer and all) next to the Job's new status does
+// not count it again. CI once saw a Job fail after two Pods with a
+// backoff limit of 2: one failure counted twice.
+func TestJobCountsAReleasedPodOnce(t *testing.T) {
+	t.Parallel()
+	job := newJob("once", 1, 1, 6)
+	job.Namespace, job.UID = "default", "job-uid"
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "once-a", Namespace: "default", UID: "pod-a", Finalizers: []string{jobTrackingFinalizer}},
+		Status:     corev1.PodStatus{Phase: corev1.PodFailed},
+	}
+	client := fake.NewClientset(job, pod)
+	c := &jobController{
+		env:      &env{client: client, now: time.Now},
+		rec:      record.NewFakeRecorder(10),
+		failures: map[types.UID]time.Time{}, written: map[types.UID]int64{}, released: map[types.UID]bool{},
+	}
+	ctx := context.Background()
+	s := job.Status.DeepCopy()
+	if err := c.trackFinished(ctx, job, s, []*corev1.Pod{pod}); err != nil {
+		t.Fatal(err)
+	}
+	if s.Failed != 1 {
+		t.Fatalf("failed = %d after the first sync, want 1", s.Failed)
+	}
+	// The next sync: the Job's status is the one just written, the Pod
+	// the informer's older copy, still with its finalizer.
+	s2 := s.DeepCopy()
+	if err := c.trackFinished(ctx, job, s2, []*corev1.Pod{pod}); err != nil {
+		t.Fatal(err)
+	}
+	if s2.Failed != 1 {
+		t.Errorf("failed = %d after a sync on the stale Pod, want 1 (counted twice)", s2.Failed)
 	}
 }
