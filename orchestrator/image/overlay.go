@@ -117,12 +117,3 @@ func (s *Store) flatten(ctx context.Context, ref string) (Image, string, error) 
 func (s *Store) rootfsPath(id v1.Hash) string {
 	return filepath.Join(s.dir, "rootfs", id.Algorithm, id.Hex)
 }
-
-// inUse reports whether a mounted overlay has dir as its lower directory.
-func inUse(dir string) bool {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return true // when in doubt, keep it
-	}
-	return strings.Contains(string(b), "lowerdir="+dir+",")
-}

@@ -9,6 +9,8 @@ import (
 	"syscall"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+
+	"pkg.dev/pkg/orchestrator/internal/mount"
 )
 
 // Remove removes a reference from the store; a reference by digest or an
@@ -102,7 +104,7 @@ func (s *Store) GC(ctx context.Context) error {
 	rootDir := filepath.Join(s.dir, "rootfs", "sha256")
 	if entries, err := os.ReadDir(rootDir); err == nil {
 		for _, e := range entries {
-			if !roots[e.Name()] && inUse(filepath.Join(rootDir, e.Name())) {
+			if !roots[e.Name()] && mount.IsLowerDir(filepath.Join(rootDir, e.Name())) {
 				roots[e.Name()] = true
 			}
 		}

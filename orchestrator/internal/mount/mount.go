@@ -82,3 +82,14 @@ func unescapeMount(s string) string {
 	}
 	return b.String()
 }
+
+// IsLowerDir reports whether a mounted overlay has dir as its lower
+// directory (as Mount in package image mounts them); true when the mount
+// table cannot be read, so that the caller keeps dir.
+func IsLowerDir(dir string) bool {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return true
+	}
+	return strings.Contains(string(b), "lowerdir="+filepath.Clean(dir)+",")
+}
