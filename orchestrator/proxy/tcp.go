@@ -36,8 +36,9 @@ func (p *Proxy) forwardTCP(l *listener, c net.Conn) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	var up net.Conn
-	for _, ep := range l.order(client, eps) {
-		conn, err := p.Net.DialContext(ctx, "tcp", ep)
+	order := l.order(client, eps)
+	for i, ep := range order {
+		conn, err := dialAttempt(ctx, p.Net, ep, i, i == len(order)-1)
 		if err == nil {
 			up = conn
 			l.remember(client, ep)
@@ -53,6 +54,22 @@ func (p *Proxy) forwardTCP(l *listener, c net.Conn) {
 	go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()
 	<-done
 	<-done
+}
+
+// dialAttempt dials one endpoint. An endpoint that has just gone (its
+// Pod deleted a moment before the proxy heard) does not answer at all,
+// so each attempt but the last is bounded, the bound doubling from
+// 250 ms as the old user-space kube-proxy did: a live endpoint answers
+// well within it, and a dead one costs a fraction of the client's
+// patience instead of all of it. The last attempt has what is left.
+func dialAttempt(ctx context.Context, n Netns, ep string, i int, last bool) (net.Conn, error) {
+	if !last {
+		d := 250 * time.Millisecond << min(i, 3)
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, d)
+		defer cancel()
+	}
+	return n.DialContext(ctx, "tcp", ep)
 }
 
 func closeWrite(c net.Conn) {
