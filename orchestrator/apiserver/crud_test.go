@@ -34,6 +34,16 @@ func TestCreateGetList(t *testing.T) {
 	if err != nil || !strings.HasPrefix(gen.Name, "gen-") || len(gen.Name) != len("gen-")+5 {
 		t.Fatalf("generateName: %v %q", err, gen.Name)
 	}
+	// As kube-apiserver: a long prefix is cut to 58 characters, so the
+	// generated name is 63 (a ReplicaSet's Pods of a long Deployment).
+	long := strings.Repeat("abcdefghij", 7) + "-"
+	longGen, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{GenerateName: long}}, metav1.CreateOptions{})
+	if err != nil || len(longGen.Name) != 63 || !strings.HasPrefix(longGen.Name, long[:58]) {
+		t.Fatalf("a 71-character generateName: %v %q", err, longGen.Name)
+	}
+	if err := cms.Delete(ctx, longGen.Name, metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
 	got, err := cms.Get(ctx, "a", metav1.GetOptions{})
 	if err != nil || got.Data["k"] != "v" {
 		t.Fatalf("get: %v %+v", err, got)

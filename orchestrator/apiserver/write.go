@@ -114,7 +114,7 @@ func (s *Server) createAs(ctx context.Context, req request, o object) (_ object,
 	defer func() { finish(err == nil) }()
 	for attempt := 0; ; attempt++ {
 		if gen != "" && name == "" || attempt > 0 {
-			m["name"] = gen + randomSuffix()
+			m["name"] = generatedName(gen)
 			if err := validName(res, m["name"].(string)); err != nil {
 				return nil, err
 			}
@@ -175,6 +175,17 @@ func validName(res *Resource, name string) error {
 		return nil
 	}
 	return apierrors.NewInvalid(res.GroupVersionKind().GroupKind(), name, errs)
+}
+
+// generatedName is a name made from generateName as kube-apiserver
+// makes it: the prefix cut to 58 characters, so that with the five
+// random ones the name still fits a 63-character DNS label.
+func generatedName(prefix string) string {
+	const maxPrefix = 63 - 5
+	if len(prefix) > maxPrefix {
+		prefix = prefix[:maxPrefix]
+	}
+	return prefix + randomSuffix()
 }
 
 // randomSuffix returns five random characters for generateName.
