@@ -85,6 +85,20 @@ func (a *serviceAllocator) offsetOf(ip string) (uint32, bool) {
 // firstIP is the address reserved for the kubernetes Service.
 func (a *serviceAllocator) firstIP() string { return a.ipAt(1) }
 
+// KubernetesServiceIP is the cluster IP of the kubernetes Service for the
+// Service range cidr (DefaultServiceCIDR when empty): the range's first
+// address, which the API server's certificate must name.
+func KubernetesServiceIP(cidr string) (string, error) {
+	if cidr == "" {
+		cidr = DefaultServiceCIDR
+	}
+	a, err := newServiceAllocator(cidr)
+	if err != nil {
+		return "", err
+	}
+	return a.firstIP(), nil
+}
+
 // notInRange is Kubernetes' message for an IP outside the range.
 func (a *serviceAllocator) notInRange(ip string) error {
 	return fmt.Errorf("the provided IP (%s) is not in the valid range. The range of valid IPs is %s", ip, a.prefix)

@@ -41,12 +41,29 @@ type components struct {
 	network *node.Network
 }
 
+// clusterNetwork makes the one cluster network for every node on this
+// host, when we may make one (root); nil otherwise.
+func clusterNetwork(ctx context.Context, dir string, log *slog.Logger) *node.Network {
+	if os.Geteuid() != 0 {
+		return nil
+	}
+	// One namespace per data dir, so that two clusters (or tests) on
+	// this machine never share a network.
+	sum := sha256.Sum256([]byte(dir))
+	network := &node.Network{NS: "pkg-net-" + hex.EncodeToString(sum[:4])}
+	if err := network.Ensure(ctx); err != nil {
+		log.Warn("no cluster network: Pods will have no address and Services no proxy", "err", err)
+		return nil
+	}
+	return network
+}
+
 // startComponents starts the components against the server at url, with
 // the cluster's own credentials, until ctx ends, with one agent for each
 // of nodes (checked by ResolveNodes), which runs its containers with the
 // runtime its config names (see runtime.NewDriver). rt is the runtime
 // asked for the nodes, checked even when there are none.
-func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, log *slog.Logger) (*components, error) {
+func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, network *node.Network, log *slog.Logger) (*components, error) {
 	cfg := &rest.Config{
 		Host:            url,
 		BearerToken:     creds.Token,
@@ -87,19 +104,9 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	if err != nil {
 		return nil, fmt.Errorf("opening the image store: %w", err)
 	}
-	// One cluster network for every node on this host, when we may make
-	// one, with the Service proxy and the cluster DNS in it.
-	var network *node.Network
-	if os.Geteuid() == 0 {
-		// One namespace per data dir, so that two clusters (or tests) on
-		// this machine never share a network.
-		sum := sha256.Sum256([]byte(dir))
-		network = &node.Network{NS: "pkg-net-" + hex.EncodeToString(sum[:4])}
-		if err := network.Ensure(ctx); err != nil {
-			log.Warn("no cluster network: Pods will have no address and Services no proxy", "err", err)
-			network = nil
-		}
-	}
+	// The cluster network (nil when it could not be made) has the
+	// Service proxy and the cluster DNS in it; it is removed once
+	// everything stopped.
 	c.network = network
 	dnsIP := startServices(ctx, cs, network, log, run)
 	podImages := &storeImages{store: images, log: log.With("component", "images")}

@@ -135,9 +135,10 @@ func ensureCA(dir string, now time.Time) (*authority, error) {
 }
 
 // issueServing signs a fresh serving certificate for 127.0.0.1, ::1,
-// localhost and host (when it is another name or address), writes it to
-// dir and returns it.
-func (ca *authority) issueServing(dir, host string, now time.Time) (tls.Certificate, error) {
+// localhost, host (when it is another name or address) and the extra
+// names (addresses or DNS names, as Pods reach the API), writes it to dir
+// and returns it.
+func (ca *authority) issueServing(dir, host string, now time.Time, extra ...string) (tls.Certificate, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return tls.Certificate{}, fmt.Errorf("generating server key: %w", err)
@@ -158,6 +159,13 @@ func (ca *authority) issueServing(dir, host string, now time.Time) (tls.Certific
 		}
 	} else if host != "" && host != "localhost" {
 		tmpl.DNSNames = append(tmpl.DNSNames, host)
+	}
+	for _, e := range extra {
+		if ip := net.ParseIP(e); ip != nil {
+			tmpl.IPAddresses = append(tmpl.IPAddresses, ip)
+		} else if e != "" {
+			tmpl.DNSNames = append(tmpl.DNSNames, e)
+		}
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
 	if err != nil {

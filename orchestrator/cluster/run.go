@@ -90,6 +90,36 @@ func URL(host string, port int) string {
 // host at: host itself when it is an IP, loopback for the unspecified
 // addresses (as URL does), the first address a host name resolves to,
 // or "" when it resolves to none.
+// PodAPIPort is the port the API server listens on in the cluster
+// network, on the bridge's address (kube-apiserver's usual port).
+const PodAPIPort = 6443
+
+// listenForPods opens the API server's listener in the cluster network,
+// on the bridge's address, and returns it with the names the serving
+// certificate needs for Pods: that address, the kubernetes Service's
+// cluster IP and its DNS names.
+func listenForPods(network *node.Network) (net.Listener, []string, error) {
+	gw, err := network.Gateway()
+	if err != nil {
+		return nil, nil, err
+	}
+	svcIP, err := apiserver.KubernetesServiceIP("")
+	if err != nil {
+		return nil, nil, err
+	}
+	var ln net.Listener
+	err = network.Do(func() error {
+		var err error
+		ln, err = net.Listen("tcp", net.JoinHostPort(gw.String(), strconv.Itoa(PodAPIPort)))
+		return err
+	})
+	if err != nil {
+		return nil, nil, fmt.Errorf("listening in the cluster network: %w", err)
+	}
+	names := []string{gw.String(), svcIP, "kubernetes", "kubernetes.default", "kubernetes.default.svc", "kubernetes.default.svc.cluster.local"}
+	return ln, names, nil
+}
+
 func advertiseIP(ctx context.Context, host string) string {
 	if ip := net.ParseIP(host); ip != nil {
 		switch {
@@ -173,27 +203,53 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
-	cert, err := ca.issueServing(dir, opts.Address, now())
-	if err != nil {
-		return err
-	}
 
 	// Listen first: the port, when 0 asks for any, is what the
-	// kubernetes Service's endpoints advertise.
+	// kubernetes Service's endpoints advertise when Pods share the
+	// host's network.
 	addr := net.JoinHostPort(opts.Address, strconv.Itoa(opts.Port))
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", addr, err)
 	}
 	port := ln.Addr().(*net.TCPAddr).Port
+	advertise, advertisePort := advertiseIP(ctx, opts.Address), port
+
+	// The cluster network, when one may be made, is where Pods live: the
+	// API server listens there too, on the bridge's address, which the
+	// kubernetes Service's endpoints then name, so that Pods reach the
+	// API at https://kubernetes.default.svc as in any cluster.
+	network := clusterNetwork(ctx, dir, log)
+	handedOver := false
+	defer func() {
+		if network != nil && !handedOver {
+			_ = network.Remove(context.Background())
+		}
+	}()
+	var podLn net.Listener
+	var podNames []string
+	if network != nil {
+		podLn, podNames, err = listenForPods(network)
+		if err != nil {
+			log.Warn("the API is not served to Pods", "err", err)
+		} else {
+			a := podLn.Addr().(*net.TCPAddr)
+			advertise, advertisePort = a.IP.String(), a.Port
+		}
+	}
+	cert, err := ca.issueServing(dir, opts.Address, now(), podNames...)
+	if err != nil {
+		_ = ln.Close()
+		return err
+	}
 
 	api, err := apiserver.New(ctx, apiserver.Config{
 		Store:            st,
 		Logger:           log,
 		Clock:            now,
 		Middleware:       []func(http.Handler) http.Handler{BearerAuth(token)},
-		AdvertiseAddress: advertiseIP(ctx, opts.Address),
-		AdvertisePort:    port,
+		AdvertiseAddress: advertise,
+		AdvertisePort:    advertisePort,
 		Metrics:          nodeMetrics(dir, now),
 		PodLogs: func(ctx context.Context, pod *corev1.Pod, o corev1.PodLogOptions) (io.ReadCloser, error) {
 			return node.OpenLogs(ctx, filepath.Join(dir, "nodes", pod.Spec.NodeName), pod, o)
@@ -205,6 +261,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 	})
 	if err != nil {
 		_ = ln.Close()
+		if podLn != nil {
+			_ = podLn.Close()
+		}
 		return fmt.Errorf("starting the API server: %w", err)
 	}
 
@@ -227,19 +286,29 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	if err := writeState(dir, state); err != nil {
 		_ = ln.Close()
+		if podLn != nil {
+			_ = podLn.Close()
+		}
 		return fmt.Errorf("writing state: %w", err)
 	}
 
-	served := make(chan error, 1)
+	served := make(chan error, 2)
+	serving := 1
 	go func() { served <- srv.ServeTLS(ln, "", "") }()
+	if podLn != nil {
+		serving++
+		go func() { served <- srv.ServeTLS(podLn, "", "") }()
+		log.Info("serving Pods", "address", podLn.Addr().String())
+	}
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", len(nodes))
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, network, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()
 		return err
 	}
+	handedOver = true
 	defer func() {
 		stopComponents()
 		comps.wait()
@@ -266,6 +335,10 @@ func Run(ctx context.Context, opts Options) (err error) {
 
 	select {
 	case err := <-served:
+		_ = srv.Close()
+		for serving--; serving > 0; serving-- {
+			<-served
+		}
 		return fmt.Errorf("serving on %s: %w", addr, err)
 	case <-ctx.Done():
 	}
@@ -287,7 +360,9 @@ func Run(ctx context.Context, opts Options) (err error) {
 		cancelBase()
 		_ = srv.Close()
 	}
-	<-served
+	for ; serving > 0; serving-- {
+		<-served
+	}
 	log.Info("stopped")
 	return nil
 }

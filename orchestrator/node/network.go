@@ -132,6 +132,13 @@ func (n *Network) ensureBridge(ctx context.Context) error {
 	return nil
 }
 
+// Gateway is the bridge's address in the cluster network: where the
+// orchestrator's own services (the API server for Pods) listen.
+func (n *Network) Gateway() (net.IP, error) {
+	_, gw, err := n.cidr()
+	return gw, err
+}
+
 // Ensure makes the cluster network (its namespace and bridge) if it is
 // not there yet.
 func (n *Network) Ensure(ctx context.Context) error {
