@@ -62,8 +62,10 @@ func clusterNetwork(ctx context.Context, dir string, log *slog.Logger) *node.Net
 // the cluster's own credentials, until ctx ends, with one agent for each
 // of nodes (checked by ResolveNodes), which runs its containers with the
 // runtime its config names (see runtime.NewDriver). rt is the runtime
-// asked for the nodes, checked even when there are none.
-func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, network *node.Network, log *slog.Logger) (*components, error) {
+// asked for the nodes, checked even when there are none. netOpts is the
+// cluster network and how its services run.
+func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, netOpts netOptions, log *slog.Logger) (*components, error) {
+	network := netOpts.network
 	cfg := &rest.Config{
 		Host:            url,
 		BearerToken:     creds.Token,
@@ -108,7 +110,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	// Service proxy and the cluster DNS in it; it is removed once
 	// everything stopped.
 	c.network = network
-	dnsIP := startServices(ctx, cs, network, log, run)
+	dnsIP := startServices(ctx, cs, netOpts, log, run)
 	podImages := &storeImages{store: images, log: log.With("component", "images")}
 	for _, n := range nodes {
 		name := n.Name

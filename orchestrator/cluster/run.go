@@ -58,6 +58,10 @@ type Options struct {
 	// the built-in launcher otherwise; a NodeConfig naming its own runtime
 	// overrides it. Each node logs the choice and why.
 	Runtime string
+	// DNSUpstream are the servers (IP:port, see DNSUpstreams) the
+	// cluster DNS forwards names outside the cluster domain to; with
+	// none they get NXDOMAIN.
+	DNSUpstream []string
 	// Logger receives the server's messages; discarded when nil.
 	Logger *slog.Logger
 	// Clock gives the time; time.Now when nil.
@@ -302,7 +306,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", len(nodes))
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, network, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, netOptions{network: network, dnsUpstream: opts.DNSUpstream}, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()

@@ -76,8 +76,11 @@ func servicesAndDNS(t *testing.T, mode, ns string) {
 		t.Fatal(err)
 	}
 	dnsIP := "10.96.0.10"
+	// An upstream on the host's loopback: the cluster DNS forwards from
+	// the host's network, so Pods resolve through it.
+	upstream := fakeUpstream(t, "upstream.test.", "192.0.2.10")
 	go func() { _ = (&Proxy{Client: cs, Net: netw, Mode: mode}).Run(ctx) }()
-	go func() { _ = (&DNS{Client: cs, Net: netw, Address: dnsIP}).Run(ctx) }()
+	go func() { _ = (&DNS{Client: cs, Net: netw, Address: dnsIP, Upstream: []string{upstream}}).Run(ctx) }()
 
 	// The cluster IP, from inside the cluster network, reaches both ready
 	// backends (new connections round robin) and never the not-ready one.
@@ -169,6 +172,36 @@ func servicesAndDNS(t *testing.T, mode, ns string) {
 			t.Errorf("%s: rcode %d, want NXDOMAIN", n, r.Rcode)
 		}
 	}
+	if r := ask("upstream.test.", dns.TypeA); len(r.Answer) != 1 || r.Answer[0].(*dns.A).A.String() != "192.0.2.10" {
+		t.Errorf("a name outside the cluster, through the upstream: rcode %d %v", r.Rcode, r.Answer)
+	}
+	rev, _ := dns.ReverseAddr(web.Spec.ClusterIP)
+	if r := ask(rev, dns.TypePTR); len(r.Answer) != 1 || r.Answer[0].(*dns.PTR).Ptr != "web.default.svc.cluster.local." {
+		t.Errorf("PTR of web's cluster IP: rcode %d %v", r.Rcode, r.Answer)
+	}
+}
+
+// fakeUpstream serves DNS on the host's loopback (UDP), answering name
+// with ip and everything else NXDOMAIN; it returns its address.
+func fakeUpstream(t *testing.T, name, ip string) string {
+	t.Helper()
+	pc, err := net.ListenPacket("udp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &dns.Server{PacketConn: pc, Handler: dns.HandlerFunc(func(w dns.ResponseWriter, req *dns.Msg) {
+		m := new(dns.Msg)
+		m.SetReply(req)
+		if q := req.Question[0]; q.Name == name && q.Qtype == dns.TypeA {
+			m.Answer = []dns.RR{&dns.A{Hdr: dns.RR_Header{Name: name, Rrtype: dns.TypeA, Class: dns.ClassINET, Ttl: 60}, A: net.ParseIP(ip)}}
+		} else {
+			m.Rcode = dns.RcodeNameError
+		}
+		_ = w.WriteMsg(m)
+	})}
+	go func() { _ = srv.ActivateAndServe() }()
+	t.Cleanup(func() { _ = srv.Shutdown() })
+	return pc.LocalAddr().String()
 }
 
 // backends makes a cluster network ns (10.251.0.0/16) with an HTTP server

@@ -25,6 +25,8 @@ type clusterOptions struct {
 	nodes   int
 	runtime string
 	config  string
+	// dnsUpstream are the --dns-upstream values, as given.
+	dnsUpstream []string
 }
 
 // clusterDataDir is the default data directory: $XDG_DATA_HOME/pkg/cluster,
@@ -91,6 +93,7 @@ func (o *clusterOptions) addServeFlags(cmd *cobra.Command) {
 	fs.IntVar(&o.nodes, "nodes", 1, "number of virtual nodes (node agents registering pkg-node-1..N)")
 	fs.StringVar(&o.runtime, "runtime", "auto", "container runtime of the nodes: runc, builtin (the built-in launcher, also without root), or auto (runc when it can run here, else builtin); with --config, of the nodes the file names none for")
 	fs.StringVar(&o.config, "config", "", "cluster config file (kind Cluster) listing the nodes with their names, zones, labels, capacity, taints and runtimes; replaces --nodes")
+	fs.StringSliceVar(&o.dnsUpstream, "dns-upstream", nil, "DNS servers (IP or IP:PORT, repeatable; \"host\" for this host's /etc/resolv.conf nameservers) the cluster DNS forwards names outside cluster.local to; with none, such names get NXDOMAIN")
 }
 
 // nodeConfigs reads the --config file: nil without one. It refuses
@@ -124,10 +127,14 @@ file giving each node its settings, see "pkg cluster up --help".`,
 			if err != nil {
 				return err
 			}
+			upstream, err := cluster.DNSUpstreams(o.dnsUpstream)
+			if err != nil {
+				return usageError(cmd, "%v", err)
+			}
 			log := slog.New(slog.NewTextHandler(env.Streams.Err, nil))
 			return cluster.Run(cmd.Context(), cluster.Options{
 				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, NodeConfigs: nodes, Runtime: o.runtime, Logger: log,
-				TrimStartupMemory: trim,
+				DNSUpstream: upstream, TrimStartupMemory: trim,
 			})
 		},
 	}
@@ -185,6 +192,14 @@ NotReady, as when --nodes shrinks ("kubectl delete node NAME" removes it).`,
 			// shown, and read again by the server from its absolute path.
 			if _, err := o.nodeConfigs(cmd); err != nil {
 				return err
+			}
+			// Checked here, where the mistake can be shown; "host" is
+			// read again by the server at each start.
+			if _, err := cluster.DNSUpstreams(o.dnsUpstream); err != nil {
+				return usageError(cmd, "%v", err)
+			}
+			for _, u := range o.dnsUpstream {
+				serve = append(serve, "--dns-upstream", u)
 			}
 			if o.config != "" {
 				path, err := filepath.Abs(o.config)
