@@ -234,7 +234,11 @@ func (a *Agent) Run(ctx context.Context) error {
 		if err := a.renew(ctx); err != nil && ctx.Err() == nil {
 			a.log().Warn("renewing node lease", "node", a.Config.Name, "err", err)
 		}
-		if a.now().Sub(lastStatus) >= StatusInterval {
+		// The status is posted every StatusInterval, and at once when the
+		// lifecycle controller marked the node Unknown while this agent
+		// was alive (a heartbeat that came late), as the kubelet posts a
+		// status that differs from its own.
+		if a.now().Sub(lastStatus) >= StatusInterval || a.markedUnknown(ctx) {
 			if err := a.heartbeatStatus(ctx); err != nil && ctx.Err() == nil {
 				a.log().Warn("updating node status", "node", a.Config.Name, "err", err)
 			} else {
@@ -247,6 +251,22 @@ func (a *Agent) Run(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+}
+
+// markedUnknown tells whether the node's Ready condition is not what
+// this agent posts (True), as after the lifecycle controller marked it
+// Unknown.
+func (a *Agent) markedUnknown(ctx context.Context) bool {
+	n, err := a.Client.CoreV1().Nodes().Get(ctx, a.Config.Name, metav1.GetOptions{})
+	if err != nil {
+		return apierrors.IsNotFound(err)
+	}
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady {
+			return c.Status == corev1.ConditionUnknown
+		}
+	}
+	return true
 }
 
 // renew creates or renews the node's Lease.

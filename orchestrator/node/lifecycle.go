@@ -86,9 +86,16 @@ func (l *Lifecycle) check(ctx context.Context) error {
 	for i := range nodes.Items {
 		n := &nodes.Items[i]
 		lease, err := l.Client.CoordinationV1().Leases(LeaseNamespace).Get(ctx, n.Name, metav1.GetOptions{})
-		fresh := err == nil && lease.Spec.RenewTime != nil && l.now().Sub(lease.Spec.RenewTime.Time) <= grace
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
+		}
+		// As the node lifecycle controller: the later of the Lease's
+		// renewal and the Ready condition's heartbeat counts, so a node
+		// that just registered is not unreachable before its agent made
+		// its first Lease.
+		fresh := err == nil && lease.Spec.RenewTime != nil && l.now().Sub(lease.Spec.RenewTime.Time) <= grace
+		if hb := readyHeartbeat(n); !fresh && !hb.IsZero() && l.now().Sub(hb) <= grace {
+			fresh = true
 		}
 		if fresh {
 			if err := l.reachable(ctx, n); err != nil {
@@ -105,6 +112,18 @@ func (l *Lifecycle) check(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// readyHeartbeat is the last heartbeat of n's Ready condition when its
+// agent posted it (Ready True or False, not the Unknown this controller
+// sets); zero when there is none.
+func readyHeartbeat(n *corev1.Node) time.Time {
+	for _, c := range n.Status.Conditions {
+		if c.Type == corev1.NodeReady && c.Status != corev1.ConditionUnknown {
+			return c.LastHeartbeatTime.Time
+		}
+	}
+	return time.Time{}
 }
 
 // unreachable sets the node's conditions Unknown and taints it, once.

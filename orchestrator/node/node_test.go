@@ -109,3 +109,88 @@ func TestNodeHeartbeatAndLifecycle(t *testing.T) {
 		return s == corev1.ConditionTrue && len(taints) == 0
 	})
 }
+
+// A node that has just registered, before its agent made its first
+// Lease, is judged by its Ready heartbeat, not marked unreachable at
+// once; one whose heartbeat is older than the grace is.
+func TestLifecycleJudgesANewNodeByItsHeartbeat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	t.Parallel()
+	tc := testcluster.Start(t)
+	cs, err := kubernetes.NewForConfig(tc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	now := time.Now()
+	for name, beat := range map[string]time.Time{"new": now, "old": now.Add(-time.Minute)} {
+		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{
+			Type: corev1.NodeReady, Status: corev1.ConditionTrue, Reason: "KubeletReady",
+			LastHeartbeatTime: metav1.NewTime(beat), LastTransitionTime: metav1.NewTime(beat)}}}}
+		if _, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	lc := &Lifecycle{Client: cs, Grace: 10 * time.Second, Clock: func() time.Time { return now.Add(time.Second) }}
+	if err := lc.check(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for name, want := range map[string]corev1.ConditionStatus{"new": corev1.ConditionTrue, "old": corev1.ConditionUnknown} {
+		n, err := cs.CoreV1().Nodes().Get(ctx, name, metav1.GetOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := n.Status.Conditions[0].Status; got != want {
+			t.Errorf("node %s without a Lease: Ready %s, want %s", name, got, want)
+		}
+	}
+}
+
+// An agent that finds its node marked Unknown while it is alive (its
+// heartbeat came late) posts Ready again at its next renewal, not a
+// status interval later.
+func TestAgentRepairsANodeMarkedUnknown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	t.Parallel()
+	tc := testcluster.Start(t)
+	cs, err := kubernetes.NewForConfig(tc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cfg := Config{Name: "node-1", CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi"), Pods: 10}
+	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(ctx) }()
+	status := func() corev1.ConditionStatus {
+		n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+		if err != nil {
+			return ""
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status
+			}
+		}
+		return ""
+	}
+	waitFor(t, ctx, "node Ready", func() bool { return status() == corev1.ConditionTrue })
+	n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range n.Status.Conditions {
+		n.Status.Conditions[i].Status = corev1.ConditionUnknown
+	}
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, n, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	// StatusInterval is a minute: without the repair this would time out.
+	short, cancelShort := context.WithTimeout(ctx, 10*time.Second)
+	defer cancelShort()
+	waitFor(t, short, "node Ready again", func() bool { return status() == corev1.ConditionTrue })
+}
