@@ -44,11 +44,16 @@ const (
 	DisruptionController = "disruption"
 	// HPAController scales the targets of HorizontalPodAutoscalers.
 	HPAController = "horizontalpodautoscaling"
+	// ServiceAccountController keeps the ServiceAccount "default" and,
+	// with Options.RootCA, the ConfigMap kube-root-ca.crt in every
+	// namespace (kube-controller-manager's serviceaccount and
+	// root-ca-cert-publisher).
+	ServiceAccountController = "serviceaccount"
 )
 
 // AllControllers lists every controller Run knows, in start order.
 func AllControllers() []string {
-	return []string{ReplicaSetController, DeploymentController, EndpointsController, EndpointSliceController, JobController, CronJobController, StatefulSetController, DaemonSetController, DisruptionController, HPAController}
+	return []string{ReplicaSetController, DeploymentController, EndpointsController, EndpointSliceController, JobController, CronJobController, StatefulSetController, DaemonSetController, DisruptionController, HPAController, ServiceAccountController}
 }
 
 // Defaults of Options.
@@ -98,6 +103,10 @@ type Options struct {
 	JobBackoff time.Duration
 	// HPA tunes the HorizontalPodAutoscaler controller.
 	HPA HPAOptions
+	// RootCA is the PEM of the CA that signed the API server's
+	// certificate, published in every namespace as kube-root-ca.crt;
+	// the rest.Config's CAData when nil.
+	RootCA []byte
 }
 
 // env is what every controller shares.
@@ -221,6 +230,12 @@ func Run(ctx context.Context, cfg *rest.Config, opts Options) error {
 			ctrls = append(ctrls, newDisruptionController(e))
 		case HPAController:
 			ctrls = append(ctrls, newHPAController(e, opts.HPA))
+		case ServiceAccountController:
+			rootCA := opts.RootCA
+			if rootCA == nil {
+				rootCA = cfg.TLSClientConfig.CAData
+			}
+			ctrls = append(ctrls, newNamespaceDefaults(e, rootCA))
 		}
 	}
 	e.factory.Start(ctx.Done())
