@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"fmt"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -97,10 +98,10 @@ func Resources() []Resource {
 		{Group: "batch", Version: "v1", Kind: "Job", Resource: "jobs", Namespaced: true, Categories: sn("all"), Status: true, Printer: jobPrinter()},
 		{Group: "batch", Version: "v1", Kind: "CronJob", Resource: "cronjobs", Namespaced: true, ShortNames: sn("cj"), Categories: sn("all"), Status: true, Printer: cronJobPrinter()},
 		{Group: "networking.k8s.io", Version: "v1", Kind: "Ingress", Resource: "ingresses", Namespaced: true, ShortNames: sn("ing"), Status: true, Printer: ingressPrinter()},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role", Resource: "roles", Namespaced: true, Printer: createdAtPrinter()},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding", Resource: "rolebindings", Namespaced: true, Printer: roleBindingPrinter()},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Resource: "clusterroles", Printer: createdAtPrinter()},
-		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings", Printer: roleBindingPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "Role", Resource: "roles", NameRule: pathSegmentName, Namespaced: true, Printer: createdAtPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "RoleBinding", Resource: "rolebindings", NameRule: pathSegmentName, Namespaced: true, Printer: roleBindingPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Resource: "clusterroles", NameRule: pathSegmentName, Printer: createdAtPrinter()},
+		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings", NameRule: pathSegmentName, Printer: roleBindingPrinter()},
 		{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease", Resource: "leases", Namespaced: true, Printer: leasePrinter()},
 	}, builtinResources()...)
 }
@@ -151,6 +152,23 @@ func (r *Resource) serves(verb string) bool {
 }
 
 // validateName returns the problems with name, none when it is valid.
+// pathSegmentName is the name rule of RBAC objects (kube-apiserver's
+// path.IsValidPathSegmentName): anything that is one path segment, so
+// "system:discovery" is a valid ClusterRole name.
+func pathSegmentName(name string) []string {
+	var errs []string
+	switch name {
+	case ".", "..":
+		errs = append(errs, fmt.Sprintf("may not be '%s'", name))
+	}
+	for _, illegal := range []string{"/", "%"} {
+		if strings.Contains(name, illegal) {
+			errs = append(errs, fmt.Sprintf("may not contain '%s'", illegal))
+		}
+	}
+	return errs
+}
+
 func (r *Resource) validateName(name string) []string {
 	if r.NameRule != nil {
 		return r.NameRule(name)
