@@ -157,6 +157,11 @@ func (s *Server) serveResourceList(w http.ResponseWriter, r *http.Request, gv st
 				Name: "pods/portforward", Namespaced: true, Kind: "PodPortForwardOptions", Verbs: []string{"create", "get"},
 			})
 		}
+		if res.Resource == "serviceaccounts" && res.Group == "" {
+			list.APIResources = append(list.APIResources, metav1.APIResource{
+				Name: "serviceaccounts/token", Namespaced: true, Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest", Verbs: []string{"create"},
+			})
+		}
 		if res.Scale {
 			list.APIResources = append(list.APIResources, metav1.APIResource{
 				Name: res.Resource + "/scale", Namespaced: res.Namespaced, Group: "autoscaling", Version: "v1", Kind: "Scale",
@@ -224,6 +229,11 @@ func discoveryResource(res *Resource) apidiscoveryv2.APIResourceDiscovery {
 			Subresource: "exec", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "PodExecOptions"}, Verbs: []string{"create", "get"},
 		}, apidiscoveryv2.APISubresourceDiscovery{
 			Subresource: "portforward", ResponseKind: &metav1.GroupVersionKind{Version: "v1", Kind: "PodPortForwardOptions"}, Verbs: []string{"create", "get"},
+		})
+	}
+	if res.Resource == "serviceaccounts" && res.Group == "" {
+		d.Subresources = append(d.Subresources, apidiscoveryv2.APISubresourceDiscovery{
+			Subresource: "token", ResponseKind: &metav1.GroupVersionKind{Group: "authentication.k8s.io", Version: "v1", Kind: "TokenRequest"}, Verbs: []string{"create"},
 		})
 	}
 	if res.Scale {

@@ -281,6 +281,11 @@ func (s *Server) admitCreate(ctx context.Context, res *Resource, o object, dryRu
 		if err := s.admitPodPriority(ctx, res, o); err != nil {
 			return nil, err
 		}
+		if s.cfg.ServiceAccounts {
+			if err := s.admitPodServiceAccount(ctx, res, o); err != nil {
+				return nil, err
+			}
+		}
 	case isPriorityClasses(res):
 		if err := s.admitPriorityClass(ctx, res, o); err != nil {
 			return nil, err

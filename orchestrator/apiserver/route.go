@@ -34,6 +34,9 @@ type request struct {
 // route dispatches a request by its path.
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	path := strings.TrimSuffix(r.URL.Path, "/")
+	if !s.allowedPath(w, r, path) {
+		return
+	}
 	switch {
 	case path == "/version":
 		s.serveVersion(w, r)
@@ -80,11 +83,43 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, errPathNotFound())
 		return
 	}
+	if u, ok := UserFrom(r.Context()); ok {
+		a := attributes{resourceRequest: true, group: req.res.Group, resource: req.res.Resource, sub: req.sub, ns: req.ns, name: req.name,
+			verb: verbOf(r.Method, req, req.watch || req.name == "" && boolParam(r, "watch"))}
+		if err := s.authorized(r.Context(), u, a); err != nil {
+			s.fail(w, err)
+			return
+		}
+	}
 	if req.res.Group == MetricsGroup {
 		s.serveMetrics(w, r, req)
 		return
 	}
 	s.serveResource(w, r, req)
+}
+
+// allowedPath authorizes a request to a path that names no resource
+// (discovery, OpenAPI, version, health); resource requests are
+// authorized once routed. It answers 403 itself and returns false when
+// the user may not.
+func (s *Server) allowedPath(w http.ResponseWriter, r *http.Request, path string) bool {
+	u, ok := UserFrom(r.Context())
+	if !ok {
+		return true
+	}
+	parts := strings.Split(strings.TrimPrefix(path, "/"), "/")
+	resourcePath := parts[0] == "api" && len(parts) > 2 || parts[0] == "apis" && len(parts) > 3
+	if resourcePath {
+		return true
+	}
+	if r.URL.Path == "" {
+		r.URL.Path = "/"
+	}
+	if err := s.authorized(r.Context(), u, attributes{verb: nonResourceVerb(r.Method), path: r.URL.Path}); err != nil {
+		s.fail(w, err)
+		return false
+	}
+	return true
 }
 
 // parseResourcePath decodes the part of a path after GROUP/VERSION:
@@ -112,7 +147,7 @@ func parseResourcePath(byName map[string]*Resource, parts []string) (request, bo
 	}
 	if len(parts) == 3 {
 		req.sub = parts[2]
-		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") && (req.sub != "eviction" || r.Resource != "pods" || r.Group != "") && !isPodStream(r, req.sub) {
+		if (req.sub != "status" || !r.Status) && (req.sub != "scale" || !r.Scale) && (req.sub != "binding" || r.Resource != "pods" || r.Group != "") && (req.sub != "log" || r.Resource != "pods" || r.Group != "") && (req.sub != "eviction" || r.Resource != "pods" || r.Group != "") && (req.sub != "token" || r.Resource != "serviceaccounts" || r.Group != "") && !isPodStream(r, req.sub) {
 			return req, false
 		}
 		if req.watch {
@@ -189,6 +224,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 		}
 		if req.sub == "eviction" && req.name != "" && !req.watch {
 			s.serveEviction(w, r, req)
+			return
+		}
+		if req.sub == "token" && req.name != "" && !req.watch {
+			s.serveTokenRequest(w, r, req)
 			return
 		}
 		if req.name != "" || req.watch || (res.Namespaced && req.ns == "") || !res.serves("create") {

@@ -78,8 +78,22 @@ type Config struct {
 	// DefaultBookmarkInterval when 0.
 	BookmarkInterval time.Duration
 	// Middleware wraps the API handler, outermost first: the seam for
-	// authentication, authorization, audit and request logging.
+	// audit and request logging.
 	Middleware []func(http.Handler) http.Handler
+	// Authentication, when set, requires credentials of every request
+	// (401 without) and authorizes every user but the admin by RBAC
+	// (403), with kube-apiserver's default roles bootstrapped; it also
+	// enables the serviceaccounts/token subresource. Without it every
+	// request is the admin's.
+	Authentication *Authentication
+	// ServiceAccounts turns on the ServiceAccount admission of Pods, as
+	// kube-apiserver's plugin: a Pod runs as "default" unless it names
+	// another, the ServiceAccount must exist, and, unless
+	// automountServiceAccountToken says no, every container gets the
+	// kube-api-access volume (a token, the cluster's CA and the
+	// namespace) at /var/run/secrets/kubernetes.io/serviceaccount. It
+	// needs the controller that makes each namespace's default account.
+	ServiceAccounts bool
 	// ServiceCIDR is the IPv4 range Service cluster IPs are allocated
 	// from; DefaultServiceCIDR when empty. Its first address is the
 	// kubernetes Service's.
@@ -183,6 +197,11 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	if err := s.bootstrap(ctx); err != nil {
 		return nil, err
 	}
+	if cfg.Authentication != nil {
+		if err := s.bootstrapRBAC(ctx); err != nil {
+			return nil, err
+		}
+	}
 	if err := s.loadCRDs(ctx); err != nil {
 		return nil, err
 	}
@@ -214,7 +233,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, fmt.Errorf("handler panic: %v", v))
 		}
 	}()
-	s.handler.ServeHTTP(w, r)
+	u := s.authenticate(r)
+	if u == nil {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = w.Write([]byte(unauthorizedBody))
+		return
+	}
+	u, err := s.impersonate(r, u)
+	if err != nil {
+		s.fail(w, err)
+		return
+	}
+	s.handler.ServeHTTP(w, r.WithContext(WithUser(r.Context(), u)))
 }
 
 // Resources returns the resources the server serves: the built-in ones,

@@ -71,6 +71,43 @@ func ensureToken(dir string) (string, error) {
 	return tok, nil
 }
 
+// ServiceAccountKeyFile holds the key ServiceAccount tokens are signed
+// with, in the data dir.
+const ServiceAccountKeyFile = "sa.key"
+
+// ensureServiceAccountKey returns the P-256 key of dir that signs
+// ServiceAccount tokens, generating it (mode 0600) when there is none.
+func ensureServiceAccountKey(dir string) (*ecdsa.PrivateKey, error) {
+	path := Paths{dir}.File(ServiceAccountKeyFile)
+	data, err := os.ReadFile(path)
+	if err == nil {
+		block, _ := pem.Decode(data)
+		if block == nil {
+			return nil, fmt.Errorf("%s: not a PEM key; remove it to make a new one (tokens issued so far stop working)", path)
+		}
+		key, err := x509.ParseECPrivateKey(block.Bytes)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w; remove it to make a new one (tokens issued so far stop working)", path, err)
+		}
+		return key, nil
+	}
+	if !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("reading the service account key: %w", err)
+	}
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generating the service account key: %w", err)
+	}
+	der, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, err
+	}
+	if err := writeFileAtomic(path, pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: der})); err != nil {
+		return nil, fmt.Errorf("writing the service account key: %w", err)
+	}
+	return key, nil
+}
+
 // authority is a loaded certificate authority.
 type authority struct {
 	cert *x509.Certificate

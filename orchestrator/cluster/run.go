@@ -207,6 +207,14 @@ func Run(ctx context.Context, opts Options) (err error) {
 	if err != nil {
 		return err
 	}
+	saKey, err := ensureServiceAccountKey(dir)
+	if err != nil {
+		return err
+	}
+	tokens, err := apiserver.NewTokenSigner(saKey)
+	if err != nil {
+		return err
+	}
 
 	// Listen first: the port, when 0 asks for any, is what the
 	// kubernetes Service's endpoints advertise when Pods share the
@@ -251,7 +259,8 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Store:            st,
 		Logger:           log,
 		Clock:            now,
-		Middleware:       []func(http.Handler) http.Handler{BearerAuth(token)},
+		Authentication:   &apiserver.Authentication{AdminToken: token, Tokens: tokens},
+		ServiceAccounts:  true,
 		AdvertiseAddress: advertise,
 		AdvertisePort:    advertisePort,
 		Metrics:          nodeMetrics(dir, now),

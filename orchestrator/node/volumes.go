@@ -10,7 +10,9 @@ import (
 	"slices"
 	"strings"
 
+	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
 	"pkg.dev/pkg/orchestrator/runtime"
@@ -200,11 +202,11 @@ func containerNamed(pod *corev1.Pod, name string) *corev1.Container {
 }
 
 // writeProjected writes a projected volume: the files of each source
-// (ConfigMap, Secret, downward API) into one directory, a source's items
-// choosing keys, paths and modes as in a volume of its own, the
-// projection's defaultMode for the others. ServiceAccount tokens and
-// cluster trust bundles are refused by name: the bundled API server
-// issues neither.
+// (ConfigMap, Secret, downward API, ServiceAccount token) into one
+// directory, a source's items choosing keys, paths and modes as in a
+// volume of its own, the projection's defaultMode for the others.
+// Cluster trust bundles are refused by name: the bundled API server
+// serves none.
 func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, name string, p *corev1.ProjectedVolumeSource, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
@@ -225,7 +227,11 @@ func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 		case src.DownwardAPI != nil:
 			data, items, err = downwardData(pod, src.DownwardAPI.Items)
 		case src.ServiceAccountToken != nil:
-			return &configError{fmt.Sprintf("projected volume %q, source %d: serviceAccountToken is not supported: the bundled cluster issues no ServiceAccount tokens", name, i)}
+			// A failure waits and is tried again (the kubelet's wording).
+			data, err = serviceAccountToken(ctx, cs, pod, src.ServiceAccountToken)
+			if err != nil {
+				err = fmt.Errorf("failed to fetch token: %w", err)
+			}
 		case src.ClusterTrustBundle != nil:
 			return &configError{fmt.Sprintf("projected volume %q, source %d: clusterTrustBundle is not supported by pkg's node agent", name, i)}
 		default:
@@ -239,6 +245,33 @@ func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 		}
 	}
 	return nil
+}
+
+// serviceAccountToken requests the token of a serviceAccountToken
+// projection, as the kubelet does: for the Pod's ServiceAccount, bound to
+// the Pod, for the audience and lifetime the projection asks (the API
+// server and an hour by default).
+func serviceAccountToken(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) (map[string][]byte, error) {
+	sa := pod.Spec.ServiceAccountName
+	if sa == "" {
+		sa = "default"
+	}
+	secs := int64(3600)
+	if src.ExpirationSeconds != nil {
+		secs = *src.ExpirationSeconds
+	}
+	tr := &authenticationv1.TokenRequest{Spec: authenticationv1.TokenRequestSpec{
+		ExpirationSeconds: &secs,
+		BoundObjectRef:    &authenticationv1.BoundObjectReference{Kind: "Pod", APIVersion: "v1", Name: pod.Name, UID: pod.UID},
+	}}
+	if src.Audience != "" {
+		tr.Spec.Audiences = []string{src.Audience}
+	}
+	out, err := cs.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	return map[string][]byte{src.Path: []byte(out.Status.Token)}, nil
 }
 
 // writeFiles writes a volume's files: every key, or only the items (to

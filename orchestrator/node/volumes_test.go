@@ -83,7 +83,9 @@ func TestPrepareVolumesProjectedAndDownward(t *testing.T) {
 		want string
 		wait bool // the Pod waits for the source (ContainerCreating)
 	}{
-		{corev1.VolumeProjection{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}, `projected volume "bad", source 0: serviceAccountToken is not supported`, false},
+		// This API server issues no tokens (no Authentication): the
+		// mount waits, as the kubelet's does when a token request fails.
+		{corev1.VolumeProjection{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token"}}, `MountVolume.SetUp failed for volume "bad" : failed to fetch token: `, true},
 		{corev1.VolumeProjection{Secret: &corev1.SecretProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "absent"}}}, `MountVolume.SetUp failed for volume "bad" : secret "absent" not found`, true},
 		{corev1.VolumeProjection{ConfigMap: &corev1.ConfigMapProjection{LocalObjectReference: corev1.LocalObjectReference{Name: "conf"}, Items: []corev1.KeyToPath{{Key: "nokey", Path: "x"}}}}, `MountVolume.SetUp failed for volume "bad" : couldn't find key nokey`, true},
 	} {

@@ -11,7 +11,9 @@
 //	testapp -listen :8080      serve HTTP: / says hello, /healthz is 200
 //	                           unless -unhealthy, /crash exits 1
 //	testapp -cat FILE          print a file and exit
-//	testapp -get URL -n 10     GET a URL n times, print each body, exit 1 on any failure
+//	testapp -get URL -n 10     GET a URL n times, print each body, exit 1 on any failure;
+//	                           an https URL is called as an in-cluster client does, with
+//	                           the ServiceAccount's CA and token when they are mounted
 //	testapp -append FILE ...   first append "HOSTNAME\n" (or -note's text) to FILE, then
 //	                           "GET /path" for each HTTP request and "terminated" on SIGTERM
 //	testapp -ignore-term ...   ignore SIGTERM (only SIGKILL stops it)
@@ -20,6 +22,8 @@
 package main
 
 import (
+	"crypto/tls"
+	"crypto/x509"
 	"flag"
 	"fmt"
 	"io"
@@ -36,6 +40,40 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
+
+// serviceAccountDir is where a Pod finds its ServiceAccount's token and
+// the cluster's CA.
+const serviceAccountDir = "/var/run/secrets/kubernetes.io/serviceaccount"
+
+// inClusterClient is an HTTP client that, when the ServiceAccount's CA
+// and token are mounted, trusts that CA and sends the token, as
+// client-go's in-cluster configuration does.
+func inClusterClient() *http.Client {
+	ca, err := os.ReadFile(serviceAccountDir + "/ca.crt")
+	if err != nil {
+		return http.DefaultClient
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca)
+	token, _ := os.ReadFile(serviceAccountDir + "/token")
+	return &http.Client{Transport: bearerTransport{
+		token: strings.TrimSpace(string(token)),
+		next:  &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}},
+	}}
+}
+
+type bearerTransport struct {
+	token string
+	next  http.RoundTripper
+}
+
+func (b bearerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
+	if b.token != "" && r.URL.Scheme == "https" {
+		r = r.Clone(r.Context())
+		r.Header.Set("Authorization", "Bearer "+b.token)
+	}
+	return b.next.RoundTrip(r)
+}
 
 func main() {
 	report := flag.Bool("report", false, "print what the process sees and exit")
@@ -68,8 +106,9 @@ func main() {
 	}
 
 	if *get != "" {
+		client := inClusterClient()
 		for i := 0; i < *n; i++ {
-			resp, err := http.Get(*get)
+			resp, err := client.Get(*get)
 			if err != nil {
 				fmt.Println("error:", err)
 				os.Exit(1)

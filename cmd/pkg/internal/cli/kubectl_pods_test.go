@@ -277,6 +277,33 @@ spec:
 		}, "describe", "pod", "probes")
 	})
 
+	t.Run("the API from a Pod", func(t *testing.T) {
+		// As any in-cluster client: https://kubernetes.default.svc, the
+		// CA and token of the ServiceAccount mounted by the admission.
+		// The default ServiceAccount may not list Pods until a binding
+		// lets it.
+		call := func(name string) string {
+			t.Helper()
+			if out, err := kubectl("run", name, "--image=pkg.dev/testapp:latest", "--image-pull-policy=IfNotPresent", "--restart=Never",
+				"--", "-get", "https://kubernetes.default.svc/api/v1/namespaces/default/pods"); err != nil {
+				t.Fatalf("kubectl run: %v\n%s", err, out)
+			}
+			eventually(t, kubectl, name+" completes", 60*time.Second, func(s string) bool { return s == "Succeeded" || s == "Failed" },
+				"get", "pod", name, "-o", "jsonpath={.status.phase}")
+			logs, _ := kubectl("logs", name)
+			return logs
+		}
+		if logs := call("api-denied"); !strings.Contains(logs, `User \"system:serviceaccount:default:default\" cannot list resource \"pods\"`) {
+			t.Errorf("without a binding the Pod's call should be forbidden; it printed:\n%s", logs)
+		}
+		if out, err := kubectl("create", "rolebinding", "default-view", "--clusterrole=view", "--serviceaccount=default:default"); err != nil {
+			t.Fatalf("kubectl create rolebinding: %v\n%s", err, out)
+		}
+		if logs := call("api-allowed"); !strings.Contains(logs, `"kind":"PodList"`) || !strings.Contains(logs, `"name":"api-denied"`) {
+			t.Errorf("with the view role the Pod should list Pods; it printed:\n%s", logs)
+		}
+	})
+
 	t.Run("delete", func(t *testing.T) {
 		uids, err := kubectl("get", "pod", "crash", "probes", "-o", "jsonpath={.items[*].metadata.uid}")
 		if err != nil || len(strings.Fields(uids)) != 2 {
