@@ -104,7 +104,7 @@ spec:
 	if strings.Count(ids, "builtin://") != 2 {
 		t.Errorf("container ids %q, want two builtin://", ids)
 	}
-	if out, err := kubectl("exec", "web", "-c", "side", "--", "/testapp", "-get", "http://localhost:8080/"); err != nil || out != "hello from web\n" {
+	if out, err := sb.execOut(kubectlPath, "web", "-c", "side", "--", "/testapp", "-get", "http://localhost:8080/"); err != nil || out != "hello from web\n" {
 		t.Errorf("kubectl exec in the sidecar, GET of localhost:8080: %v\n%s", err, out)
 	}
 	if out, err := kubectl("exec", "web", "-c", "web", "--", "/testapp", "-report"); err != nil || !strings.Contains(out, "hostname=web\n") || !strings.Contains(out, "uid=0\n") {

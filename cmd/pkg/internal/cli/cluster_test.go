@@ -2,6 +2,7 @@ package cli_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -117,6 +118,24 @@ func (sb clusterSandbox) kubectl(t *testing.T, kubectl string, args ...string) s
 		t.Fatalf("kubectl %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return string(out)
+}
+
+// execOut runs `kubectl exec` and returns its standard output alone. A
+// test that compares what the command printed reads it this way: kubectl
+// 1.32's websocket client logs "Unknown stream id 1, discarding message"
+// on its standard error when the server's empty ready message (which the
+// kubelet sends too) arrives before the client set its streams up, a
+// race of that client fixed in later versions.
+func (sb clusterSandbox) execOut(kubectl string, args ...string) (string, error) {
+	cmd := exec.Command(kubectl, append([]string{"exec"}, args...)...)
+	cmd.Env = append(sb.env(), "KUBECONFIG="+sb.kubeconfig)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return string(out), fmt.Errorf("%w: %s", err, stderr.String())
+	}
+	return string(out), nil
 }
 
 // statusReport is the JSON of `pkg cluster status -o json`.

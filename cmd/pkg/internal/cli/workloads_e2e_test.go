@@ -680,7 +680,14 @@ func TestWorkloadStatefulSetKeepsData(t *testing.T) {
 	}
 	read := func(pod string) []string {
 		t.Helper()
-		out := e.mustKubectl("exec", pod, "--", "/testapp", "-cat", "/data/starts")
+		kubectl, err := exec.LookPath("kubectl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := e.sb.execOut(kubectl, pod, "--", "/testapp", "-cat", "/data/starts")
+		if err != nil {
+			t.Fatalf("kubectl exec %s: %v", pod, err)
+		}
 		return strings.Fields(out)
 	}
 	if got := read("db-0"); !slices.Equal(got, []string{uids["db-0"]}) {
