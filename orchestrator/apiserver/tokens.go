@@ -252,6 +252,10 @@ func (s *Server) serveTokenRequest(w http.ResponseWriter, r *http.Request, req r
 	tr.CreationTimestamp = metav1.NewTime(now.Truncate(time.Second))
 	tr.Spec.ExpirationSeconds = &secs
 	tr.Spec.Audiences = c.Audience
-	tr.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(exp.Truncate(time.Second))}
+	// The status gives the lifetime asked for even when the token's own
+	// is extended, so that the kubelet (and this node agent) renew it
+	// then, as with kube-apiserver.
+	asked := now.Add(time.Duration(secs) * time.Second)
+	tr.Status = authenticationv1.TokenRequestStatus{Token: token, ExpirationTimestamp: metav1.NewTime(asked.Truncate(time.Second))}
 	writeJSON(w, http.StatusCreated, tr)
 }

@@ -217,6 +217,7 @@ func (w *podWorker) setup(ctx context.Context) error {
 			w.mu.Lock()
 			w.vols = vols
 			w.mu.Unlock()
+			go refreshTokens(ctx, w.r.Client, w.pod, vols, w.stopCh, w.r.log().Warn)
 			return nil
 		}
 		retry := w.backoffBase()

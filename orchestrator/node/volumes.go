@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -25,6 +26,19 @@ type volume struct {
 	// readOnly mounts it read-only whatever the volumeMount says (a
 	// read-only claim).
 	readOnly bool
+	// tokens are the ServiceAccount tokens written into it, which the
+	// Pod's worker renews (refreshTokens).
+	tokens []*projectedToken
+}
+
+// projectedToken is a ServiceAccount token written into a projected
+// volume, and when it was issued and expires as the API said.
+type projectedToken struct {
+	src             *corev1.ServiceAccountTokenProjection
+	file            string // the token file's host path
+	mode            os.FileMode
+	issued, expires time.Time
+	retryAt         time.Time
 }
 
 // prepareVolumes makes every volume of the Pod under dir: emptyDir as a
@@ -85,14 +99,15 @@ func prepareVolumes(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 			}
 			out[v.Name] = volume{path: vd}
 		case v.Projected != nil:
-			if err := writeProjected(ctx, cs, pod, v.Name, v.Projected, vd); err != nil {
+			tokens, err := writeProjected(ctx, cs, pod, v.Name, v.Projected, vd)
+			if err != nil {
 				var ce *configError
 				if errors.As(err, &ce) && strings.HasPrefix(ce.msg, "projected volume") {
 					return nil, err // a source pkg cannot serve: waiting will not help
 				}
 				return nil, setUpFailed(v.Name, err)
 			}
-			out[v.Name] = volume{path: vd}
+			out[v.Name] = volume{path: vd, tokens: tokens}
 		case v.PersistentVolumeClaim != nil:
 			cv, err := claimVolume(ctx, cs, pod, &v)
 			if err != nil {
@@ -207,10 +222,11 @@ func containerNamed(pod *corev1.Pod, name string) *corev1.Container {
 // volume of its own, the projection's defaultMode for the others.
 // Cluster trust bundles are refused by name: the bundled API server
 // serves none.
-func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, name string, p *corev1.ProjectedVolumeSource, dir string) error {
+func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, name string, p *corev1.ProjectedVolumeSource, dir string) ([]*projectedToken, error) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+		return nil, err
 	}
+	var tokens []*projectedToken
 	for i, src := range p.Sources {
 		var (
 			data  map[string][]byte
@@ -228,30 +244,38 @@ func writeProjected(ctx context.Context, cs kubernetes.Interface, pod *corev1.Po
 			data, items, err = downwardData(pod, src.DownwardAPI.Items)
 		case src.ServiceAccountToken != nil:
 			// A failure waits and is tried again (the kubelet's wording).
-			data, err = serviceAccountToken(ctx, cs, pod, src.ServiceAccountToken)
+			var tok *projectedToken
+			data, tok, err = serviceAccountToken(ctx, cs, pod, src.ServiceAccountToken)
 			if err != nil {
 				err = fmt.Errorf("failed to fetch token: %w", err)
+			} else {
+				tok.file = filepath.Join(dir, filepath.Clean("/"+src.ServiceAccountToken.Path))
+				tok.mode = 0o644
+				if p.DefaultMode != nil {
+					tok.mode = os.FileMode(*p.DefaultMode)
+				}
+				tokens = append(tokens, tok)
 			}
 		case src.ClusterTrustBundle != nil:
-			return &configError{fmt.Sprintf("projected volume %q, source %d: clusterTrustBundle is not supported by pkg's node agent", name, i)}
+			return nil, &configError{fmt.Sprintf("projected volume %q, source %d: clusterTrustBundle is not supported by pkg's node agent", name, i)}
 		default:
-			return &configError{fmt.Sprintf("projected volume %q, source %d: this kind of source is not supported by pkg's node agent", name, i)}
+			return nil, &configError{fmt.Sprintf("projected volume %q, source %d: this kind of source is not supported by pkg's node agent", name, i)}
 		}
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if err := writeFiles(dir, data, items, p.DefaultMode); err != nil {
-			return err
+			return nil, err
 		}
 	}
-	return nil
+	return tokens, nil
 }
 
 // serviceAccountToken requests the token of a serviceAccountToken
 // projection, as the kubelet does: for the Pod's ServiceAccount, bound to
 // the Pod, for the audience and lifetime the projection asks (the API
 // server and an hour by default).
-func serviceAccountToken(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) (map[string][]byte, error) {
+func serviceAccountToken(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, src *corev1.ServiceAccountTokenProjection) (map[string][]byte, *projectedToken, error) {
 	sa := pod.Spec.ServiceAccountName
 	if sa == "" {
 		sa = "default"
@@ -267,11 +291,78 @@ func serviceAccountToken(ctx context.Context, cs kubernetes.Interface, pod *core
 	if src.Audience != "" {
 		tr.Spec.Audiences = []string{src.Audience}
 	}
+	issued := time.Now()
 	out, err := cs.CoreV1().ServiceAccounts(pod.Namespace).CreateToken(ctx, sa, tr, metav1.CreateOptions{})
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return map[string][]byte{src.Path: []byte(out.Status.Token)}, nil
+	tok := &projectedToken{src: src, issued: issued, expires: out.Status.ExpirationTimestamp.Time}
+	return map[string][]byte{src.Path: []byte(out.Status.Token)}, tok, nil
+}
+
+// tokenRetry is how soon a failed token renewal is tried again.
+var tokenRetry = 10 * time.Second
+
+// refreshDue is when a token is renewed, as the kubelet's token manager
+// renews it: at 80% of its lifetime, or after a day; sooner after a
+// failed renewal (retryAt).
+func (t *projectedToken) refreshDue() time.Time {
+	if !t.retryAt.IsZero() {
+		return t.retryAt
+	}
+	life := t.expires.Sub(t.issued)
+	return t.issued.Add(min(life*8/10, 24*time.Hour))
+}
+
+// refreshTokens renews the Pod's projected ServiceAccount tokens when
+// they are due, writing each new token over the old one atomically (a
+// rename in the volume's directory, which the container sees), until
+// stop is closed.
+func refreshTokens(ctx context.Context, cs kubernetes.Interface, pod *corev1.Pod, vols map[string]volume, stop <-chan struct{}, log func(msg string, args ...any)) {
+	var tokens []*projectedToken
+	for _, v := range vols {
+		tokens = append(tokens, v.tokens...)
+	}
+	if len(tokens) == 0 {
+		return
+	}
+	for {
+		next := tokens[0]
+		for _, t := range tokens[1:] {
+			if t.refreshDue().Before(next.refreshDue()) {
+				next = t
+			}
+		}
+		select {
+		case <-stop:
+			return
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Until(next.refreshDue())):
+		}
+		data, fresh, err := serviceAccountToken(ctx, cs, pod, next.src)
+		if err == nil {
+			err = writeAtomic(next.file, data[next.src.Path], next.mode)
+		}
+		if err != nil {
+			log("renewing a ServiceAccount token", "pod", pod.Namespace+"/"+pod.Name, "file", next.file, "err", err)
+			next.retryAt = time.Now().Add(tokenRetry)
+			continue
+		}
+		next.issued, next.expires, next.retryAt = fresh.issued, fresh.expires, time.Time{}
+	}
+}
+
+// writeAtomic replaces a file by a rename from a temporary one beside it.
+func writeAtomic(path string, data []byte, mode os.FileMode) error {
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, data, mode); err != nil {
+		return err
+	}
+	if err := os.Chmod(tmp, mode); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
 }
 
 // writeFiles writes a volume's files: every key, or only the items (to
