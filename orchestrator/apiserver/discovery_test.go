@@ -46,7 +46,7 @@ func TestDiscovery(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(groups) != 12 {
+	if len(groups) != 14 {
 		t.Errorf("%d groups", len(groups))
 	}
 	found := map[string]metav1.APIResource{}
@@ -97,7 +97,7 @@ func TestDiscovery(t *testing.T) {
 	if err := json.Unmarshal(body, &agg); err != nil {
 		t.Fatal(err)
 	}
-	if len(agg.Items) != 11 || agg.Items[0].Name != "apps" || agg.Items[0].Versions[0].Resources[0].Resource != "deployments" {
+	if len(agg.Items) != 13 || agg.Items[0].Name != "apps" || agg.Items[0].Versions[0].Resources[0].Resource != "deployments" {
 		t.Errorf("aggregated /apis: %s", body)
 	}
 }

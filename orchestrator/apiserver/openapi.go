@@ -143,17 +143,30 @@ func (s *Server) buildOpenAPIDoc(gv schema.GroupVersion) (map[string]any, error)
 			p += "namespaces/{namespace}/"
 		}
 		p += res.Resource + "/{name}"
-		paths[p] = map[string]any{
-			"patch": map[string]any{
-				"operationId":                     "patch" + res.Kind,
-				"x-kubernetes-action":             "patch",
-				"x-kubernetes-group-version-kind": gvk,
-				"parameters": []any{
-					map[string]any{"name": "fieldValidation", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
-					map[string]any{"name": "fieldManager", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
+		if res.serves("patch") {
+			paths[p] = map[string]any{
+				"patch": map[string]any{
+					"operationId":                     "patch" + res.Kind,
+					"x-kubernetes-action":             "patch",
+					"x-kubernetes-group-version-kind": gvk,
+					"parameters": []any{
+						map[string]any{"name": "fieldValidation", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
+						map[string]any{"name": "fieldManager", "in": "query", "schema": map[string]any{"type": "string", "uniqueItems": true}},
+					},
+					"responses": map[string]any{"200": map[string]any{"description": "OK"}},
 				},
-				"responses": map[string]any{"200": map[string]any{"description": "OK"}},
-			},
+			}
+		} else {
+			// A kind only created (the access reviews): its collection
+			// takes a POST.
+			paths[strings.TrimSuffix(p, "/{name}")] = map[string]any{
+				"post": map[string]any{
+					"operationId":                     "create" + res.Kind,
+					"x-kubernetes-action":             "post",
+					"x-kubernetes-group-version-kind": gvk,
+					"responses":                       map[string]any{"201": map[string]any{"description": "Created"}},
+				},
+			}
 		}
 		if cm := customModel(res); cm != nil {
 			name := customModelName(res)
@@ -165,6 +178,23 @@ func (s *Server) buildOpenAPIDoc(gv schema.GroupVersion) (map[string]any, error)
 		if name := kindModel(s.scheme, res.GroupVersionKind()); name != "" && s.models.defs[name] != nil {
 			kinds[name] = gvk
 			roots = append(roots, name)
+		} else if name != "" {
+			// A kind the apply schemas leave out (the access reviews,
+			// never stored): an object with its metadata, its spec and
+			// status open.
+			open := map[string]any{"type": "object", "x-kubernetes-preserve-unknown-fields": true}
+			schemas[name] = map[string]any{
+				"type": "object",
+				"properties": map[string]any{
+					"apiVersion": map[string]any{"type": "string"},
+					"kind":       map[string]any{"type": "string"},
+					"metadata":   map[string]any{"allOf": []any{map[string]any{"$ref": schemaRef + objectMetaModel}}},
+					"spec":       open,
+					"status":     open,
+				},
+				"x-kubernetes-group-version-kind": []any{gvk},
+			}
+			roots = append(roots, objectMetaModel)
 		}
 	}
 	for _, name := range s.models.closure(roots) {

@@ -16,34 +16,51 @@ import (
 // covers it. A ClusterRole with an aggregationRule has the rules of the
 // ClusterRoles its selectors match.
 func (s *Server) rbacAllows(ctx context.Context, u *User, a attributes) (bool, error) {
+	ns := a.ns
+	if !a.resourceRequest {
+		ns = ""
+	}
+	allowed := false
+	err := s.eachBoundRule(ctx, u, ns, func(r rbacv1.PolicyRule) bool {
+		allowed = ruleAllows(r, a)
+		return allowed
+	})
+	return allowed, err
+}
+
+// eachBoundRule calls f with each rule of the roles bound to u: by
+// ClusterRoleBindings, then by RoleBindings in ns (none when ns is
+// empty), until f returns true.
+func (s *Server) eachBoundRule(ctx context.Context, u *User, ns string, f func(rbacv1.PolicyRule) bool) error {
 	crbs, err := s.listTyped(ctx, "clusterrolebindings", "")
 	if err != nil {
-		return false, err
+		return err
 	}
 	var clusterRoles []rbacv1.ClusterRole
 	rolesLoaded := false
-	loadClusterRoles := func() error {
-		if rolesLoaded {
-			return nil
-		}
-		rolesLoaded = true
-		items, err := s.listTyped(ctx, "clusterroles", "")
-		if err != nil {
-			return err
-		}
-		for _, o := range items {
-			var cr rbacv1.ClusterRole
-			if err := fromObject(o, &cr); err == nil {
-				clusterRoles = append(clusterRoles, cr)
+	clusterRoleRules := func(name string) ([]rbacv1.PolicyRule, error) {
+		if !rolesLoaded {
+			rolesLoaded = true
+			items, err := s.listTyped(ctx, "clusterroles", "")
+			if err != nil {
+				return nil, err
+			}
+			for _, o := range items {
+				var cr rbacv1.ClusterRole
+				if err := fromObject(o, &cr); err == nil {
+					clusterRoles = append(clusterRoles, cr)
+				}
 			}
 		}
-		return nil
-	}
-	clusterRoleRules := func(name string) ([]rbacv1.PolicyRule, error) {
-		if err := loadClusterRoles(); err != nil {
-			return nil, err
-		}
 		return aggregatedRules(clusterRoles, name), nil
+	}
+	each := func(rules []rbacv1.PolicyRule) bool {
+		for _, r := range rules {
+			if f(r) {
+				return true
+			}
+		}
+		return false
 	}
 	for _, o := range crbs {
 		var b rbacv1.ClusterRoleBinding
@@ -52,32 +69,32 @@ func (s *Server) rbacAllows(ctx context.Context, u *User, a attributes) (bool, e
 		}
 		rules, err := clusterRoleRules(b.RoleRef.Name)
 		if err != nil {
-			return false, err
+			return err
 		}
-		if rulesAllow(rules, a) {
-			return true, nil
+		if each(rules) {
+			return nil
 		}
 	}
-	if a.ns == "" || !a.resourceRequest {
-		return false, nil
+	if ns == "" {
+		return nil
 	}
-	rbs, err := s.listTyped(ctx, "rolebindings", a.ns)
+	rbs, err := s.listTyped(ctx, "rolebindings", ns)
 	if err != nil {
-		return false, err
+		return err
 	}
 	for _, o := range rbs {
 		var b rbacv1.RoleBinding
-		if fromObject(o, &b) != nil || !subjectsMatch(b.Subjects, u, a.ns) {
+		if fromObject(o, &b) != nil || !subjectsMatch(b.Subjects, u, ns) {
 			continue
 		}
 		var rules []rbacv1.PolicyRule
 		switch b.RoleRef.Kind {
 		case "ClusterRole":
 			if rules, err = clusterRoleRules(b.RoleRef.Name); err != nil {
-				return false, err
+				return err
 			}
 		case "Role":
-			ro, _, err := s.getObject(ctx, s.byGV["rbac.authorization.k8s.io/v1"]["roles"], a.ns, b.RoleRef.Name)
+			ro, _, err := s.getObject(ctx, s.byGV["rbac.authorization.k8s.io/v1"]["roles"], ns, b.RoleRef.Name)
 			if err != nil {
 				continue
 			}
@@ -87,11 +104,11 @@ func (s *Server) rbacAllows(ctx context.Context, u *User, a attributes) (bool, e
 			}
 			rules = role.Rules
 		}
-		if rulesAllow(rules, a) {
-			return true, nil
+		if each(rules) {
+			return nil
 		}
 	}
-	return false, nil
+	return nil
 }
 
 // listTyped lists the stored objects of an RBAC resource.

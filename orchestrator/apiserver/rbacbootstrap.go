@@ -92,6 +92,9 @@ func defaultClusterRoles() []rbacv1.ClusterRole {
 			rbacv1.PolicyRule{NonResourceURLs: []string{"*"}, Verbs: []string{"*"}}),
 		plain("system:discovery", rbacv1.PolicyRule{Verbs: []string{"get"},
 			NonResourceURLs: []string{"/api", "/api/*", "/apis", "/apis/*", "/healthz", "/livez", "/openapi", "/openapi/*", "/readyz", "/version", "/version/"}}),
+		plain("system:basic-user",
+			rule([]string{"authorization.k8s.io"}, []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, "create"),
+			rule([]string{"authentication.k8s.io"}, []string{"selfsubjectreviews"}, "create")),
 		plain("system:public-info-viewer", rbacv1.PolicyRule{Verbs: []string{"get"},
 			NonResourceURLs: []string{"/healthz", "/livez", "/readyz", "/version", "/version/"}}),
 		admin, edit, view, adminRole, editor, viewer,
@@ -114,6 +117,7 @@ func defaultClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 	return []rbacv1.ClusterRoleBinding{
 		bind("cluster-admin", GroupMasters),
 		bind("system:discovery", GroupAuthenticated),
+		bind("system:basic-user", GroupAuthenticated),
 		bind("system:public-info-viewer", GroupAuthenticated, "system:unauthenticated"),
 	}
 }

@@ -103,6 +103,14 @@ func Resources() []Resource {
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRole", Resource: "clusterroles", NameRule: pathSegmentName, Printer: createdAtPrinter()},
 		{Group: "rbac.authorization.k8s.io", Version: "v1", Kind: "ClusterRoleBinding", Resource: "clusterrolebindings", NameRule: pathSegmentName, Printer: roleBindingPrinter()},
 		{Group: "coordination.k8s.io", Version: "v1", Kind: "Lease", Resource: "leases", Namespaced: true, Printer: leasePrinter()},
+		// Questions to the authorizer, answered and never stored
+		// (accessreview.go): kubectl auth can-i asks them.
+		{Group: "authorization.k8s.io", Version: "v1", Kind: "SelfSubjectAccessReview", Resource: "selfsubjectaccessreviews", Verbs: []string{"create"}},
+		{Group: "authorization.k8s.io", Version: "v1", Kind: "SelfSubjectRulesReview", Resource: "selfsubjectrulesreviews", Verbs: []string{"create"}},
+		{Group: "authorization.k8s.io", Version: "v1", Kind: "SubjectAccessReview", Resource: "subjectaccessreviews", Verbs: []string{"create"}},
+		{Group: "authorization.k8s.io", Version: "v1", Kind: "LocalSubjectAccessReview", Resource: "localsubjectaccessreviews", Namespaced: true, Verbs: []string{"create"}},
+		// Who am I (kubectl auth whoami), answered and never stored.
+		{Group: "authentication.k8s.io", Version: "v1", Kind: "SelfSubjectReview", Resource: "selfsubjectreviews", Verbs: []string{"create"}},
 	}, builtinResources()...)
 }
 
@@ -151,7 +159,6 @@ func (r *Resource) serves(verb string) bool {
 	return false
 }
 
-// validateName returns the problems with name, none when it is valid.
 // pathSegmentName is the name rule of RBAC objects (kube-apiserver's
 // path.IsValidPathSegmentName): anything that is one path segment, so
 // "system:discovery" is a valid ClusterRole name.
@@ -169,6 +176,7 @@ func pathSegmentName(name string) []string {
 	return errs
 }
 
+// validateName returns the problems with name, none when it is valid.
 func (r *Resource) validateName(name string) []string {
 	if r.NameRule != nil {
 		return r.NameRule(name)

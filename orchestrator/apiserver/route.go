@@ -234,6 +234,10 @@ func (s *Server) serveResource(w http.ResponseWriter, r *http.Request, req reque
 			notSupported("create")
 			return
 		}
+		if res.Group == "authorization.k8s.io" || res.Group == "authentication.k8s.io" {
+			s.serveAccessReview(w, r, req)
+			return
+		}
 		s.serveCreate(w, r, req)
 	case http.MethodPut:
 		if req.name == "" || req.watch || !res.serves("update") {

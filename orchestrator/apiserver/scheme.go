@@ -3,6 +3,7 @@ package apiserver
 import (
 	appsv1 "k8s.io/api/apps/v1"
 	authenticationv1 "k8s.io/api/authentication/v1"
+	authorizationv1 "k8s.io/api/authorization/v1"
 	autoscalingv1 "k8s.io/api/autoscaling/v1"
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
 	batchv1 "k8s.io/api/batch/v1"
@@ -42,6 +43,8 @@ func newScheme() *runtime.Scheme {
 		apiextensionsv1.AddToScheme,
 		// TokenRequest, which kubectl create token sends as protobuf.
 		authenticationv1.AddToScheme,
+		// The access reviews kubectl auth can-i sends.
+		authorizationv1.AddToScheme,
 	} {
 		if err := add(sch); err != nil {
 			// The generated registrations cannot fail; a failure is a

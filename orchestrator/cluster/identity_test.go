@@ -172,6 +172,29 @@ func TestServiceAccountIdentity(t *testing.T) {
 		t.Errorf("a ServiceAccount impersonating another: %d, want 403", code)
 	}
 
+	// kubectl auth can-i and whoami: the reviews answer for the caller,
+	// or for whom a SubjectAccessReview names.
+	review := func(token, path, body string) map[string]any {
+		t.Helper()
+		var out map[string]any
+		if err := json.Unmarshal(call(http.MethodPost, path, token, body, http.StatusCreated), &out); err != nil {
+			t.Fatal(err)
+		}
+		st, _ := out["status"].(map[string]any)
+		return st
+	}
+	if st := review(podToken, "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews",
+		`{"spec":{"resourceAttributes":{"namespace":"team","verb":"list","resource":"pods"}}}`); st["allowed"] == true {
+		t.Errorf("the default ServiceAccount may list Pods? %v", st)
+	}
+	if st := review(admin, "/apis/authorization.k8s.io/v1/subjectaccessreviews",
+		`{"spec":{"user":"system:serviceaccount:team:reader","groups":["system:serviceaccounts"],"resourceAttributes":{"verb":"list","group":"apps","resource":"deployments"}}}`); st["allowed"] != true {
+		t.Errorf("reader, bound to view cluster-wide, may not list Deployments? %v", st)
+	}
+	if st := review(podToken, "/apis/authentication.k8s.io/v1/selfsubjectreviews", `{}`); st["userInfo"].(map[string]any)["username"] != "system:serviceaccount:team:default" {
+		t.Errorf("whoami: %v", st)
+	}
+
 	// No node runs it here: deleted at once with a zero grace period.
 	call(http.MethodDelete, "/api/v1/namespaces/team/pods/web", admin, `{"gracePeriodSeconds":0}`, http.StatusOK)
 	call(http.MethodGet, "/version", podToken, "", http.StatusUnauthorized)
