@@ -53,9 +53,13 @@ type Authentication struct {
 	// AdminUser in system:masters.
 	AdminToken string
 	// Tokens signs the ServiceAccount tokens the server issues
-	// (serviceaccounts/NAME/token) and checks those it is shown; nil
-	// issues and accepts none.
+	// (serviceaccounts/NAME/token, and Secrets of type
+	// kubernetes.io/service-account-token) and checks those it is shown;
+	// nil issues and accepts none.
 	Tokens *TokenSigner
+	// CA is the PEM of the CA that signed the serving certificate, put
+	// in token Secrets as ca.crt.
+	CA []byte
 }
 
 // unauthorizedBody is the Status kube-apiserver answers a request
@@ -142,9 +146,12 @@ func bearer(h string) (string, bool) {
 // ServiceAccount (and the Pod it is bound to, if any) still the one it
 // was issued for.
 func (s *Server) serviceAccountUser(ctx context.Context, token string) (*User, error) {
-	c, err := s.cfg.Authentication.Tokens.verify(token, s.now())
+	c, legacy, err := s.cfg.Authentication.Tokens.verify(token, s.now())
 	if err != nil {
 		return nil, err
+	}
+	if legacy != nil {
+		return s.legacyServiceAccountUser(ctx, token, *legacy)
 	}
 	k := c.Kubernetes
 	sa, _, err := s.getObject(ctx, s.byGV["v1"]["serviceaccounts"], k.Namespace, k.ServiceAccount.Name)

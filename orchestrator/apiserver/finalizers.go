@@ -286,6 +286,10 @@ func (s *Server) admitCreate(ctx context.Context, res *Resource, o object, dryRu
 				return nil, err
 			}
 		}
+	case res.Group == "" && res.Resource == "secrets":
+		if err := s.admitServiceAccountTokenSecret(ctx, res, o); err != nil {
+			return nil, err
+		}
 	case isPriorityClasses(res):
 		if err := s.admitPriorityClass(ctx, res, o); err != nil {
 			return nil, err

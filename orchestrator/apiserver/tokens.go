@@ -90,7 +90,10 @@ type tokenHeader struct {
 }
 
 // sign encodes and signs c.
-func (t *TokenSigner) sign(c tokenClaims) (string, error) {
+func (t *TokenSigner) sign(c tokenClaims) (string, error) { return t.signAny(c) }
+
+// signAny encodes and signs any claims.
+func (t *TokenSigner) signAny(c any) (string, error) {
 	h, err := json.Marshal(tokenHeader{Alg: "ES256", Kid: t.keyID})
 	if err != nil {
 		return "", err
@@ -116,8 +119,34 @@ func (t *TokenSigner) sign(c tokenClaims) (string, error) {
 const tokenLeeway = time.Minute
 
 // verify checks a token's signature, issuer, audience and times, and
-// returns its claims.
-func (t *TokenSigner) verify(token string, now time.Time) (*tokenClaims, error) {
+// returns its claims: a bound token's, or (legacy set) a token kept in a
+// Secret, which has neither audience nor expiry and is checked against
+// its Secret by the caller.
+func (t *TokenSigner) verify(token string, now time.Time) (c *tokenClaims, legacy *legacyClaims, err error) {
+	pb, err := t.verifySignature(token)
+	if err != nil {
+		return nil, nil, err
+	}
+	var iss struct {
+		Issuer string `json:"iss"`
+	}
+	if err := json.Unmarshal(pb, &iss); err != nil {
+		return nil, nil, fmt.Errorf("malformed claims: %w", err)
+	}
+	if iss.Issuer == legacyTokenIssuer {
+		var l legacyClaims
+		if err := json.Unmarshal(pb, &l); err != nil {
+			return nil, nil, fmt.Errorf("malformed claims: %w", err)
+		}
+		return nil, &l, nil
+	}
+	c, err = checkClaims(pb, now)
+	return c, nil, err
+}
+
+// verifySignature checks a JWT's header and signature and returns its
+// claims' bytes.
+func (t *TokenSigner) verifySignature(token string) ([]byte, error) {
 	parts := strings.Split(token, ".")
 	if len(parts) != 3 {
 		return nil, errors.New("not a JWT")
@@ -142,6 +171,12 @@ func (t *TokenSigner) verify(token string, now time.Time) (*tokenClaims, error) 
 	if err != nil {
 		return nil, errors.New("malformed claims")
 	}
+	return pb, nil
+}
+
+// checkClaims decodes a bound token's claims and checks its issuer,
+// audience, times and subject.
+func checkClaims(pb []byte, now time.Time) (*tokenClaims, error) {
 	var c tokenClaims
 	if err := json.Unmarshal(pb, &c); err != nil {
 		return nil, fmt.Errorf("malformed claims: %w", err)

@@ -195,6 +195,28 @@ func TestServiceAccountIdentity(t *testing.T) {
 		t.Errorf("whoami: %v", st)
 	}
 
+	// A long-lived token kept in a Secret, as older charts make them:
+	// filled in at creation, valid while the Secret holds it.
+	call(http.MethodPost, "/api/v1/namespaces/team/serviceaccounts", admin, `{"metadata":{"name":"legacy"}}`, http.StatusCreated)
+	call(http.MethodPost, "/api/v1/namespaces/team/secrets", admin,
+		`{"metadata":{"name":"no-account"},"type":"kubernetes.io/service-account-token"}`, http.StatusUnprocessableEntity)
+	out = call(http.MethodPost, "/api/v1/namespaces/team/secrets", admin,
+		`{"metadata":{"name":"legacy-token","annotations":{"kubernetes.io/service-account.name":"legacy"}},"type":"kubernetes.io/service-account-token"}`, http.StatusCreated)
+	var sec corev1.Secret
+	if err := json.Unmarshal(out, &sec); err != nil {
+		t.Fatal(err)
+	}
+	if len(sec.Data["token"]) == 0 || string(sec.Data["namespace"]) != "team" || !strings.Contains(string(sec.Data["ca.crt"]), "BEGIN CERTIFICATE") || sec.Annotations["kubernetes.io/service-account.uid"] == "" {
+		t.Fatalf("the token Secret was not filled in: %v %v", sec.Annotations, sec.Data)
+	}
+	legacy := string(sec.Data["token"])
+	out = call(http.MethodGet, "/api/v1/namespaces/team/pods", legacy, "", http.StatusForbidden)
+	if !strings.Contains(string(out), `system:serviceaccount:team:legacy`) {
+		t.Errorf("the Secret's token is not the ServiceAccount's: %s", out)
+	}
+	call(http.MethodDelete, "/api/v1/namespaces/team/secrets/legacy-token", admin, "", http.StatusOK)
+	call(http.MethodGet, "/version", legacy, "", http.StatusUnauthorized)
+
 	// No node runs it here: deleted at once with a zero grace period.
 	call(http.MethodDelete, "/api/v1/namespaces/team/pods/web", admin, `{"gracePeriodSeconds":0}`, http.StatusOK)
 	call(http.MethodGet, "/version", podToken, "", http.StatusUnauthorized)

@@ -259,7 +259,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 		Store:            st,
 		Logger:           log,
 		Clock:            now,
-		Authentication:   &apiserver.Authentication{AdminToken: token, Tokens: tokens},
+		Authentication:   &apiserver.Authentication{AdminToken: token, Tokens: tokens, CA: ca.pem},
 		ServiceAccounts:  true,
 		AdvertiseAddress: advertise,
 		AdvertisePort:    advertisePort,
