@@ -95,6 +95,8 @@ func defaultClusterRoles() []rbacv1.ClusterRole {
 		plain("system:basic-user",
 			rule([]string{"authorization.k8s.io"}, []string{"selfsubjectaccessreviews", "selfsubjectrulesreviews"}, "create"),
 			rule([]string{"authentication.k8s.io"}, []string{"selfsubjectreviews"}, "create")),
+		plain("system:service-account-issuer-discovery", rbacv1.PolicyRule{Verbs: []string{"get"},
+			NonResourceURLs: []string{"/.well-known/openid-configuration", "/.well-known/openid-configuration/", "/openid/v1/jwks", "/openid/v1/jwks/"}}),
 		plain("system:public-info-viewer", rbacv1.PolicyRule{Verbs: []string{"get"},
 			NonResourceURLs: []string{"/healthz", "/livez", "/readyz", "/version", "/version/"}}),
 		admin, edit, view, adminRole, editor, viewer,
@@ -118,6 +120,7 @@ func defaultClusterRoleBindings() []rbacv1.ClusterRoleBinding {
 		bind("cluster-admin", GroupMasters),
 		bind("system:discovery", GroupAuthenticated),
 		bind("system:basic-user", GroupAuthenticated),
+		bind("system:service-account-issuer-discovery", GroupServiceAccounts),
 		bind("system:public-info-viewer", GroupAuthenticated, "system:unauthenticated"),
 	}
 }

@@ -51,6 +51,9 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	case path == "/apis":
 		s.serveAPIs(w, r)
 		return
+	case path == "/.well-known/openid-configuration" || path == "/openid/v1/jwks":
+		s.serveOIDC(w, path)
+		return
 	case path == "/openapi/v3" || strings.HasPrefix(path, openAPIPathPrefix):
 		s.serveOpenAPIv3(w, r, path)
 		return

@@ -59,6 +59,37 @@ func NewTokenSigner(key *ecdsa.PrivateKey) (*TokenSigner, error) {
 	return &TokenSigner{key: key, keyID: base64.RawURLEncoding.EncodeToString(sum[:])}, nil
 }
 
+// serveOIDC answers the service account issuer discovery documents, as
+// kube-apiserver does, so that other systems (Vault, SPIRE, cloud
+// workload identity) can check the cluster's tokens:
+// /.well-known/openid-configuration and the key set /openid/v1/jwks.
+func (s *Server) serveOIDC(w http.ResponseWriter, path string) {
+	a := s.cfg.Authentication
+	if a == nil || a.Tokens == nil {
+		s.fail(w, errPathNotFound())
+		return
+	}
+	switch path {
+	case "/.well-known/openid-configuration":
+		writeJSON(w, http.StatusOK, map[string]any{
+			"issuer":                                ServiceAccountIssuer,
+			"jwks_uri":                              ServiceAccountIssuer + "/openid/v1/jwks",
+			"response_types_supported":              []string{"id_token"},
+			"subject_types_supported":               []string{"public"},
+			"id_token_signing_alg_values_supported": []string{"ES256"},
+		})
+	default:
+		pub := a.Tokens.key.PublicKey
+		coord := func(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
+		x, y := make([]byte, 32), make([]byte, 32)
+		pub.X.FillBytes(x)
+		pub.Y.FillBytes(y)
+		writeJSON(w, http.StatusOK, map[string]any{"keys": []any{map[string]any{
+			"use": "sig", "kty": "EC", "kid": a.Tokens.keyID, "crv": "P-256", "alg": "ES256", "x": coord(x), "y": coord(y),
+		}}})
+	}
+}
+
 // tokenClaims are a ServiceAccount token's claims, as kube-apiserver
 // writes them.
 type tokenClaims struct {

@@ -1,7 +1,12 @@
 package cluster
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
+	"math/big"
 	"net/http"
 	"strings"
 	"testing"
@@ -217,7 +222,48 @@ func TestServiceAccountIdentity(t *testing.T) {
 	call(http.MethodDelete, "/api/v1/namespaces/team/secrets/legacy-token", admin, "", http.StatusOK)
 	call(http.MethodGet, "/version", legacy, "", http.StatusUnauthorized)
 
+	// Issuer discovery: another system checks a Pod's token with the
+	// published key alone.
+	var oidc struct {
+		Issuer  string `json:"issuer"`
+		JWKSURI string `json:"jwks_uri"`
+	}
+	if err := json.Unmarshal(call(http.MethodGet, "/.well-known/openid-configuration", podToken, "", http.StatusOK), &oidc); err != nil ||
+		oidc.Issuer != "https://kubernetes.default.svc.cluster.local" || oidc.JWKSURI != oidc.Issuer+"/openid/v1/jwks" {
+		t.Errorf("openid-configuration: %+v %v", oidc, err)
+	}
+	var jwks struct {
+		Keys []struct{ Kty, Crv, Alg, X, Y string } `json:"keys"`
+	}
+	if err := json.Unmarshal(call(http.MethodGet, "/openid/v1/jwks", podToken, "", http.StatusOK), &jwks); err != nil || len(jwks.Keys) != 1 {
+		t.Fatalf("jwks: %+v %v", jwks, err)
+	}
+	if !verifyES256(t, podToken, jwks.Keys[0].X, jwks.Keys[0].Y) {
+		t.Error("the Pod's token does not verify with the published key")
+	}
+
 	// No node runs it here: deleted at once with a zero grace period.
 	call(http.MethodDelete, "/api/v1/namespaces/team/pods/web", admin, `{"gracePeriodSeconds":0}`, http.StatusOK)
 	call(http.MethodGet, "/version", podToken, "", http.StatusUnauthorized)
+}
+
+// verifyES256 checks a JWT's ES256 signature with the public key whose
+// coordinates are x and y (base64url), as a JWKS consumer does.
+func verifyES256(t *testing.T, token, x, y string) bool {
+	t.Helper()
+	dec := func(s string) *big.Int {
+		b, err := base64.RawURLEncoding.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return new(big.Int).SetBytes(b)
+	}
+	parts := strings.Split(token, ".")
+	sig, err := base64.RawURLEncoding.DecodeString(parts[2])
+	if err != nil || len(sig) != 64 {
+		t.Fatalf("signature: %v", err)
+	}
+	sum := sha256.Sum256([]byte(parts[0] + "." + parts[1]))
+	pub := &ecdsa.PublicKey{Curve: elliptic.P256(), X: dec(x), Y: dec(y)}
+	return ecdsa.Verify(pub, sum[:], new(big.Int).SetBytes(sig[:32]), new(big.Int).SetBytes(sig[32:]))
 }
