@@ -28,7 +28,7 @@ func (s *Server) serveAccessReview(w http.ResponseWriter, r *http.Request, req r
 	ctx := r.Context()
 	me, _ := UserFrom(ctx)
 	if me == nil {
-		me = &User{Name: AdminUser, Groups: []string{GroupMasters, GroupAuthenticated}}
+		me = adminUser()
 	}
 	switch req.res.Kind {
 	case "SelfSubjectReview":

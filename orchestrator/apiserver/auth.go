@@ -72,19 +72,19 @@ const unauthorizedBody = `{"kind":"Status","apiVersion":"v1","metadata":{},"stat
 func (s *Server) authenticate(r *http.Request) *User {
 	a := s.cfg.Authentication
 	if a == nil {
-		return &User{Name: AdminUser, Groups: []string{GroupMasters, GroupAuthenticated}}
+		return adminUser()
 	}
 	token, ok := bearer(r.Header.Get("Authorization"))
 	if !ok {
 		return nil
 	}
 	if a.AdminToken != "" && subtle.ConstantTimeCompare([]byte(token), []byte(a.AdminToken)) == 1 {
-		return &User{Name: AdminUser, Groups: []string{GroupMasters, GroupAuthenticated}}
+		return adminUser()
 	}
 	if a.Tokens == nil || strings.Count(token, ".") != 2 {
 		return nil
 	}
-	u, err := s.serviceAccountUser(r.Context(), token)
+	u, err := s.tokenUser(r.Context(), token)
 	if err != nil {
 		s.log.Debug("rejected a ServiceAccount token", "err", err)
 		return nil
@@ -141,11 +141,11 @@ func bearer(h string) (string, bool) {
 	return token, token != ""
 }
 
-// serviceAccountUser checks a ServiceAccount token as kube-apiserver
+// tokenUser checks a ServiceAccount token as kube-apiserver
 // does: signed by this cluster, for its audience, not expired, and its
 // ServiceAccount (and the Pod it is bound to, if any) still the one it
 // was issued for.
-func (s *Server) serviceAccountUser(ctx context.Context, token string) (*User, error) {
+func (s *Server) tokenUser(ctx context.Context, token string) (*User, error) {
 	c, legacy, err := s.cfg.Authentication.Tokens.verify(token, s.now())
 	if err != nil {
 		return nil, err
@@ -167,11 +167,22 @@ func (s *Server) serviceAccountUser(ctx context.Context, token string) (*User, e
 			return nil, fmt.Errorf("the pod %s/%s the token is bound to is gone", k.Namespace, k.Pod.Name)
 		}
 	}
+	return serviceAccountUser(k.Namespace, k.ServiceAccount.Name, k.ServiceAccount.UID), nil
+}
+
+// adminUser is the holder of the cluster's own token.
+func adminUser() *User {
+	return &User{Name: AdminUser, Groups: []string{GroupMasters, GroupAuthenticated}}
+}
+
+// serviceAccountUser is the user a ServiceAccount's token stands for,
+// in the ServiceAccount groups.
+func serviceAccountUser(ns, name, uid string) *User {
 	return &User{
-		Name:   serviceAccountUsername(k.Namespace, k.ServiceAccount.Name),
-		UID:    k.ServiceAccount.UID,
-		Groups: []string{GroupServiceAccounts, GroupServiceAccounts + ":" + k.Namespace, GroupAuthenticated},
-	}, nil
+		Name:   serviceAccountUsername(ns, name),
+		UID:    uid,
+		Groups: []string{GroupServiceAccounts, GroupServiceAccounts + ":" + ns, GroupAuthenticated},
+	}
 }
 
 // serviceAccountUsername is a ServiceAccount's user name.

@@ -102,9 +102,5 @@ func (s *Server) legacyServiceAccountUser(ctx context.Context, token string, c l
 	if err != nil || str(sa, "metadata", "uid") != c.SAUID {
 		return nil, errors.New("the token's service account is gone")
 	}
-	return &User{
-		Name:   serviceAccountUsername(c.Namespace, c.SAName),
-		UID:    c.SAUID,
-		Groups: []string{GroupServiceAccounts, GroupServiceAccounts + ":" + c.Namespace, GroupAuthenticated},
-	}, nil
+	return serviceAccountUser(c.Namespace, c.SAName, c.SAUID), nil
 }
