@@ -16,7 +16,8 @@ const ServiceAccountMountPath = "/var/run/secrets/kubernetes.io/serviceaccount"
 // admitPodServiceAccount is kube-apiserver's ServiceAccount admission for
 // a Pod being created: the ServiceAccount defaults to "default" (and
 // spec.serviceAccount mirrors it), must exist (the default one is waited
-// for a moment, as its controller may be making it), and, unless the
+// for a moment, as its controller may be making it), lends the Pod its
+// imagePullSecrets when the Pod names none, and, unless the
 // Pod or the ServiceAccount sets automountServiceAccountToken false, a
 // projected kube-api-access volume is added and mounted read-only in
 // every container.
@@ -44,6 +45,16 @@ func (s *Server) admitPodServiceAccount(ctx context.Context, res *Resource, o ob
 			podName = str(o, "metadata", "generateName")
 		}
 		return apierrors.NewForbidden(res.GroupResource(), podName, fmt.Errorf("error looking up service account %s/%s: %w", ns, name, err))
+	}
+	// A Pod that names no pull secrets gets its ServiceAccount's.
+	if len(slice(spec, "imagePullSecrets")) == 0 && len(slice(sa, "imagePullSecrets")) > 0 {
+		var secrets []any
+		for _, ref := range slice(sa, "imagePullSecrets") {
+			if n := str(ref, "name"); n != "" {
+				secrets = append(secrets, map[string]any{"name": n})
+			}
+		}
+		spec["imagePullSecrets"] = secrets
 	}
 	if v, ok := spec["automountServiceAccountToken"].(bool); ok && !v {
 		return nil

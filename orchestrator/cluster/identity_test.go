@@ -128,11 +128,22 @@ func TestServiceAccountIdentity(t *testing.T) {
 	if !strings.Contains(string(out), `pods \"lost\" is forbidden: error looking up service account team/nobody: serviceaccount \"nobody\" not found`) {
 		t.Errorf("missing ServiceAccount: %s", out)
 	}
+	// A ServiceAccount that opts out of the token and carries pull
+	// secrets: its Pod gets the secrets and no volume.
+	call(http.MethodPost, "/api/v1/namespaces/team/serviceaccounts", admin,
+		`{"metadata":{"name":"puller"},"automountServiceAccountToken":false,"imagePullSecrets":[{"name":"registry-creds"}]}`, http.StatusCreated)
 	out = call(http.MethodPost, "/api/v1/namespaces/team/pods", admin,
-		`{"metadata":{"name":"quiet"},"spec":{"automountServiceAccountToken":false,"containers":[{"name":"c","image":"x"}]}}`, http.StatusCreated)
+		`{"metadata":{"name":"quiet"},"spec":{"serviceAccountName":"puller","containers":[{"name":"c","image":"x"}]}}`, http.StatusCreated)
+	pod = corev1.Pod{}
+	if err := json.Unmarshal(out, &pod); err != nil || len(pod.Spec.Volumes) != 0 ||
+		len(pod.Spec.ImagePullSecrets) != 1 || pod.Spec.ImagePullSecrets[0].Name != "registry-creds" {
+		t.Errorf("a Pod of a ServiceAccount with automount off and pull secrets: volumes %+v, pull secrets %+v (%v)", pod.Spec.Volumes, pod.Spec.ImagePullSecrets, err)
+	}
+	out = call(http.MethodPost, "/api/v1/namespaces/team/pods", admin,
+		`{"metadata":{"name":"quieter"},"spec":{"automountServiceAccountToken":false,"containers":[{"name":"c","image":"x"}]}}`, http.StatusCreated)
 	pod = corev1.Pod{}
 	if err := json.Unmarshal(out, &pod); err != nil || len(pod.Spec.Volumes) != 0 {
-		t.Errorf("automountServiceAccountToken false still got %+v (%v)", pod.Spec.Volumes, err)
+		t.Errorf("a Pod with automountServiceAccountToken false still got %+v (%v)", pod.Spec.Volumes, err)
 	}
 
 	// A token bound to a Pod lives as long as the Pod.
