@@ -10,14 +10,14 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"runtime"
+	"path/filepath"
 	"testing"
 	"time"
 
-	"golang.org/x/sys/unix"
-
 	corev1 "k8s.io/api/core/v1"
 	discoveryv1 "k8s.io/api/discovery/v1"
+
+	"pkg.dev/pkg/orchestrator/node"
 )
 
 // TestKubernetesServiceEndpoints checks that the kubernetes Service in
@@ -96,17 +96,11 @@ func checkAPIFromClusterNetwork(t *testing.T, dir string, r running) {
 	if !pool.AppendCertsFromPEM(r.creds.CAPEM) {
 		t.Fatal("the cluster CA does not parse")
 	}
-	nsPath := clusterNetworkPath(dir)
+	netw := &node.Network{NS: filepath.Base(clusterNetworkPath(dir))}
 	tr := &http.Transport{
 		TLSClientConfig: &tls.Config{RootCAs: pool, ServerName: "kubernetes.default.svc"},
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
-			var c net.Conn
-			err := inNetns(nsPath, func() error {
-				var err error
-				c, err = (&net.Dialer{}).DialContext(ctx, network, addr)
-				return err
-			})
-			return c, err
+			return netw.DialContext(ctx, network, addr)
 		},
 	}
 	defer tr.CloseIdleConnections()
@@ -135,24 +129,4 @@ func checkAPIFromClusterNetwork(t *testing.T, dir string, r running) {
 			t.Errorf("GET from the cluster network with token %v: %d, want %d", tc.token != "", resp.StatusCode, tc.want)
 		}
 	}
-}
-
-// inNetns runs f on a thread inside the network namespace at path.
-func inNetns(path string, f func() error) error {
-	errc := make(chan error, 1)
-	go func() {
-		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
-		fd, err := unix.Open(path, unix.O_RDONLY|unix.O_CLOEXEC, 0)
-		if err != nil {
-			errc <- err
-			return
-		}
-		defer unix.Close(fd)
-		if err := unix.Setns(fd, unix.CLONE_NEWNET); err != nil {
-			errc <- err
-			return
-		}
-		errc <- f()
-	}()
-	return <-errc
 }
