@@ -116,6 +116,11 @@ func validateWorkload(kind string, cur, o object) (errs field.ErrorList, ok bool
 			oldSpec = &old.Spec
 		}
 		errs = validateCronJobSpec(&cj.Spec, oldSpec, field.NewPath("spec"))
+		// Its Jobs are named NAME-<11 characters of schedule time>, which
+		// must fit a label: kube-apiserver refuses longer names at create.
+		if !update && len(cj.Name) > 63-11 {
+			errs = append(errs, field.Invalid(field.NewPath("metadata", "name"), cj.Name, "must be no more than 52 characters"))
+		}
 	default:
 		return nil, false, nil
 	}
@@ -558,6 +563,14 @@ func validateJobSpecUpdate(j, old *batchv1.Job) field.ErrorList {
 	}
 	errs = append(errs, validateImmutable(&j.Spec.Template, oldTemplate, fld.Child("template"))...)
 	errs = append(errs, validateImmutable(j.Spec.CompletionMode, old.Spec.CompletionMode, fld.Child("completionMode"))...)
+	// completions is immutable, except for an Indexed Job scaled with
+	// completions kept equal to parallelism (elastic Indexed Jobs).
+	elastic := j.Spec.CompletionMode != nil && *j.Spec.CompletionMode == batchv1.IndexedCompletion &&
+		j.Spec.Completions != nil && j.Spec.Parallelism != nil && *j.Spec.Completions == *j.Spec.Parallelism &&
+		old.Spec.Completions != nil && old.Spec.Parallelism != nil && *old.Spec.Completions == *old.Spec.Parallelism
+	if !elastic {
+		errs = append(errs, validateImmutable(j.Spec.Completions, old.Spec.Completions, fld.Child("completions"))...)
+	}
 	return errs
 }
 

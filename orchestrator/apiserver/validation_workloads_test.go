@@ -263,6 +263,12 @@ func TestWorkloadValidationCreate(t *testing.T) {
 			wantInvalid(t, tt.create(tt.name), tt.kind, tt.name, tt.fld, tt.msg)
 		})
 	}
+	// A CronJob's Jobs are named after it plus 11 characters.
+	long := strings.Repeat("c", 53)
+	wantInvalid(t, cj(func(*batchv1.CronJob) {})(long), "CronJob", long, "metadata.name", `Invalid value: "`+long+`": must be no more than 52 characters`)
+	if err := cj(func(*batchv1.CronJob) {})(long[:52]); err != nil {
+		t.Errorf("a CronJob named with 52 characters: %v", err)
+	}
 	// The valid forms are accepted.
 	for i, create := range []func(string) error{
 		deploy(func(*appsv1.Deployment) {}), rs(func(*appsv1.ReplicaSet) {}), sts(func(*appsv1.StatefulSet) {}),
@@ -363,6 +369,23 @@ func TestWorkloadValidationUpdate(t *testing.T) {
 		o.Spec.Selector.MatchLabels["tier"] = "x"
 		_, err = batch.Jobs(ns).Update(ctx, o, metav1.UpdateOptions{})
 		wantInvalid(t, err, "Job", "batch", "spec.selector", fmt.Sprintf(`Invalid value: {"matchLabels":{"batch.kubernetes.io/controller-uid":"%s","tier":"x"}}: field is immutable`, j.UID))
+	})
+	t.Run("job completions", func(t *testing.T) {
+		_, err := batch.Jobs(ns).Patch(ctx, "batch", types.MergePatchType, []byte(`{"spec":{"completions":3}}`), metav1.PatchOptions{})
+		wantInvalid(t, err, "Job", "batch", "spec.completions", "Invalid value: 3: field is immutable")
+		// An Indexed Job may be scaled with completions kept equal to
+		// parallelism (elastic Indexed Jobs).
+		o := wlJob("elastic")
+		indexed := batchv1.IndexedCompletion
+		o.Spec.CompletionMode, o.Spec.Completions, o.Spec.Parallelism = &indexed, i32(2), i32(2)
+		if _, err := batch.Jobs(ns).Create(ctx, o, metav1.CreateOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := batch.Jobs(ns).Patch(ctx, "elastic", types.MergePatchType, []byte(`{"spec":{"completions":4,"parallelism":4}}`), metav1.PatchOptions{}); err != nil {
+			t.Errorf("scaling an elastic Indexed Job: %v", err)
+		}
+		_, err = batch.Jobs(ns).Patch(ctx, "elastic", types.MergePatchType, []byte(`{"spec":{"completions":5}}`), metav1.PatchOptions{})
+		wantInvalid(t, err, "Job", "elastic", "spec.completions", "Invalid value: 5: field is immutable")
 	})
 	t.Run("suspended job scheduling", func(t *testing.T) {
 		o := wlJob("held")
