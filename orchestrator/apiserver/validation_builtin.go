@@ -5,6 +5,7 @@ import (
 	"slices"
 
 	autoscalingv2 "k8s.io/api/autoscaling/v2"
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/validate/content"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -30,6 +31,17 @@ func validateBuiltin(res *Resource, sub string, cur, o object) error {
 			}
 		}
 		errs = validateHPA(&h, &old, cur != nil, sub)
+	case "v1/Pod":
+		// A Pod's spec as a workload's template is checked, at create
+		// (what may change later is checked by the update rules).
+		if sub != "" || cur != nil {
+			return nil
+		}
+		var pod corev1.Pod
+		if err := fromObject(o, &pod); err != nil {
+			return err
+		}
+		errs = validatePodSpecBasics(&pod.Spec, field.NewPath("spec"))
 	case "scheduling.k8s.io/v1/PriorityClass":
 		if sub != "" {
 			return nil

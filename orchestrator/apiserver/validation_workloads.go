@@ -2,7 +2,9 @@ package apiserver
 
 import (
 	"fmt"
+	"maps"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -27,13 +29,15 @@ import (
 // (k8s.io/kubernetes pkg/apis/apps/validation and pkg/apis/batch/validation)
 // for its most common rules, with its messages and field paths: the
 // selector given, valid and matching the template, counts not negative,
-// the rollout strategy sound, a template with containers and a restart
-// policy the kind runs, the fields Kubernetes makes immutable unchanged,
-// and a CronJob's schedule and time zone usable. The values in messages
-// render as apimachinery renders them (JSON). Not checked: the template's
-// labels and annotations themselves, volumes, probes, resources and the
-// rest of a pod spec, and the rules of the rarer features (pod failure
-// policies, success policies, backoff per index).
+// the rollout strategy sound, a template (and a Pod's spec) with
+// containers, volumes, mounts, ports, resources and a restart policy the
+// kind runs (validatePodSpecBasics), its labels and annotations, the
+// fields Kubernetes makes immutable unchanged, and a CronJob's schedule,
+// time zone and name length. The values in messages render as
+// apimachinery renders them (JSON). Not checked: each volume source's own
+// fields, probes, security contexts and the rest of a pod spec, and the
+// rules of the rarer features (pod failure policies, success policies,
+// backoff per index).
 
 // validateWorkload validates a Deployment, ReplicaSet, StatefulSet,
 // DaemonSet, Job or CronJob written through its main resource; ok is false
@@ -211,17 +215,107 @@ func validateTemplateMeta(t *corev1.PodTemplateSpec, fld *field.Path) field.Erro
 	return append(errs, apivalidation.ValidateAnnotations(t.Annotations, fld.Child("annotations"))...)
 }
 
+// validateContainerParts checks a container's mounts, ports, resources
+// and environment; volumes are the Pod's volume names, portNames the
+// port names seen so far in the Pod.
+func validateContainerParts(c *corev1.Container, fld *field.Path, volumes, portNames sets.Set[string]) field.ErrorList {
+	var errs field.ErrorList
+	paths := sets.New[string]()
+	for j, m := range c.VolumeMounts {
+		mp := fld.Child("volumeMounts").Index(j)
+		switch {
+		case m.Name == "":
+			errs = append(errs, field.Required(mp.Child("name"), ""))
+		case !volumes.Has(m.Name):
+			errs = append(errs, field.NotFound(mp.Child("name"), m.Name))
+		}
+		switch {
+		case m.MountPath == "":
+			errs = append(errs, field.Required(mp.Child("mountPath"), ""))
+		case paths.Has(m.MountPath):
+			errs = append(errs, field.Invalid(mp.Child("mountPath"), m.MountPath, "must be unique"))
+		}
+		paths.Insert(m.MountPath)
+	}
+	for j, p := range c.Ports {
+		pp := fld.Child("ports").Index(j)
+		if p.Name != "" {
+			for _, msg := range validation.IsValidPortName(p.Name) {
+				errs = append(errs, field.Invalid(pp.Child("name"), p.Name, msg))
+			}
+			if portNames.Has(p.Name) {
+				errs = append(errs, field.Duplicate(pp.Child("name"), p.Name))
+			}
+			portNames.Insert(p.Name)
+		}
+		if p.ContainerPort == 0 {
+			errs = append(errs, field.Required(pp.Child("containerPort"), ""))
+		} else {
+			for _, msg := range validation.IsValidPortNum(int(p.ContainerPort)) {
+				errs = append(errs, field.Invalid(pp.Child("containerPort"), p.ContainerPort, msg))
+			}
+		}
+		if p.HostPort != 0 {
+			for _, msg := range validation.IsValidPortNum(int(p.HostPort)) {
+				errs = append(errs, field.Invalid(pp.Child("hostPort"), p.HostPort, msg))
+			}
+		}
+		switch p.Protocol {
+		case "":
+			errs = append(errs, field.Required(pp.Child("protocol"), ""))
+		case corev1.ProtocolTCP, corev1.ProtocolUDP, corev1.ProtocolSCTP:
+		default:
+			errs = append(errs, field.NotSupported(pp.Child("protocol"), p.Protocol, []corev1.Protocol{corev1.ProtocolSCTP, corev1.ProtocolTCP, corev1.ProtocolUDP}))
+		}
+	}
+	reqPath := fld.Child("resources", "requests")
+	for _, name := range slices.Sorted(maps.Keys(c.Resources.Requests)) {
+		q := c.Resources.Requests[name]
+		if limit, ok := c.Resources.Limits[name]; ok && q.Cmp(limit) > 0 {
+			errs = append(errs, field.Invalid(reqPath, q.String(), fmt.Sprintf("must be less than or equal to %s limit of %s", name, limit.String())))
+		}
+	}
+	for j, e := range c.Env {
+		if e.Name == "" {
+			errs = append(errs, field.Required(fld.Child("env").Index(j).Child("name"), ""))
+		}
+	}
+	return errs
+}
+
 var restartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
 
 // validatePodSpecBasics checks the parts of a pod spec every workload
-// needs: containers, each named (a DNS label, unique) and with an image,
-// a known restart policy, a positive activeDeadlineSeconds.
+// needs, with kube-apiserver's paths and words: containers, each named (a
+// DNS label, unique) and with an image; volumes named once; each
+// container's mounts naming a volume at a path of their own, its ports in
+// range with a known protocol and unique names, its requests within its
+// limits, its environment variables named; a known restart policy; a
+// positive activeDeadlineSeconds. These are the mistakes charts make
+// that a real cluster refuses at install.
 func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
+	volumes := sets.New[string]()
+	for i, v := range s.Volumes {
+		vp := fld.Child("volumes").Index(i).Child("name")
+		switch {
+		case v.Name == "":
+			errs = append(errs, field.Required(vp, ""))
+		case volumes.Has(v.Name):
+			errs = append(errs, field.Duplicate(vp, v.Name))
+		default:
+			for _, msg := range validation.IsDNS1123Label(v.Name) {
+				errs = append(errs, field.Invalid(vp, v.Name, msg))
+			}
+		}
+		volumes.Insert(v.Name)
+	}
+	portNames := sets.New[string]()
 	names := sets.New[string]()
 	check := func(cs []corev1.Container, fld *field.Path) {
 		for i, c := range cs {
 			ip := fld.Index(i)
+			errs = append(errs, validateContainerParts(&c, ip, volumes, portNames)...)
 			if c.Name == "" {
 				errs = append(errs, field.Required(ip.Child("name"), ""))
 			} else {
@@ -405,7 +499,20 @@ func validateStatefulSetSpec(spec *appsv1.StatefulSetSpec, fld *field.Path) fiel
 	selector, serrs := validateWorkloadSelector(spec.Selector, fld.Child("selector"), "empty selector is invalid for statefulset", "")
 	errs = append(errs, serrs...)
 	if selector != nil {
-		errs = append(errs, validateTemplateForWorkload(&spec.Template, selector, fld.Child("template"), "")...)
+		// The controller gives each Pod a volume per claim template (in
+		// place of a template volume of the same name): the template's
+		// mounts may name them.
+		t := &spec.Template
+		for _, c := range spec.VolumeClaimTemplates {
+			if !slices.ContainsFunc(t.Spec.Volumes, func(v corev1.Volume) bool { return v.Name == c.Name }) {
+				if t == &spec.Template {
+					t = spec.Template.DeepCopy()
+				}
+				t.Spec.Volumes = append(t.Spec.Volumes, corev1.Volume{Name: c.Name,
+					VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: c.Name}}})
+			}
+		}
+		errs = append(errs, validateTemplateForWorkload(t, selector, fld.Child("template"), "")...)
 	}
 	return errs
 }

@@ -13,6 +13,7 @@ import (
 	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/intstr"
@@ -240,6 +241,40 @@ func TestWorkloadValidationCreate(t *testing.T) {
 		}), "spec.template.metadata.labels", `Invalid value: {"app":"a"}: ` + "`selector` does not match template `labels`"},
 		{"job-no-containers", "Job", job(func(o *batchv1.Job) { o.Spec.Template.Spec.Containers = nil }),
 			"spec.template.spec.containers", "Required value"},
+		// The pod spec mistakes charts make most.
+		{"deploy-mount-no-volume", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		}), "spec.template.spec.containers[0].volumeMounts[0].name", `Not found: "data"`},
+		{"deploy-volume-twice", "Deployment", deploy(func(o *appsv1.Deployment) {
+			v := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
+			o.Spec.Template.Spec.Volumes = []corev1.Volume{v, v}
+		}), "spec.template.spec.volumes[1].name", `Duplicate value: "data"`},
+		{"deploy-mount-path-twice", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "a", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
+				{Name: "b", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
+			o.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "a", MountPath: "/x"}, {Name: "b", MountPath: "/x"}}
+		}), "spec.template.spec.containers[0].volumeMounts[1].mountPath", `Invalid value: "/x": must be unique`},
+		{"deploy-port-range", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 70000}}
+		}), "spec.template.spec.containers[0].ports[0].containerPort", "Invalid value: 70000: must be between 1 and 65535, inclusive"},
+		{"deploy-port-name", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 80}, {Name: "http", ContainerPort: 81}}
+		}), "spec.template.spec.containers[0].ports[1].name", `Duplicate value: "http"`},
+		{"deploy-requests-over-limits", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].Resources = corev1.ResourceRequirements{
+				Requests: corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("2")},
+				Limits:   corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1")},
+			}
+		}), "spec.template.spec.containers[0].resources.requests", `Invalid value: "2": must be less than or equal to cpu limit of 1`},
+		{"sts-mount-no-claim", "StatefulSet", sts(func(o *appsv1.StatefulSet) {
+			o.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"}}}
+			o.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "logs", MountPath: "/logs"}}
+		}), "spec.template.spec.containers[0].volumeMounts[0].name", `Not found: "logs"`},
+		{"pod-mount-no-volume", "Pod", func(n string) error {
+			_, err := ts.client.CoreV1().Pods(ns).Create(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: n}, Spec: corev1.PodSpec{
+				Containers: []corev1.Container{{Name: "c", Image: "nginx", VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/conf"}}}}}}, metav1.CreateOptions{})
+			return err
+		}, "spec.containers[0].volumeMounts[0].name", `Not found: "conf"`},
 		{"cron-schedule", "CronJob", cj(func(o *batchv1.CronJob) { o.Spec.Schedule = "61 * * * *" }),
 			"spec.schedule", `Invalid value: "61 * * * *": end of range (61) above maximum (59): 61`},
 		{"cron-fields", "CronJob", cj(func(o *batchv1.CronJob) { o.Spec.Schedule = "every minute" }),
@@ -273,6 +308,13 @@ func TestWorkloadValidationCreate(t *testing.T) {
 	for i, create := range []func(string) error{
 		deploy(func(*appsv1.Deployment) {}), rs(func(*appsv1.ReplicaSet) {}), sts(func(*appsv1.StatefulSet) {}),
 		ds(func(*appsv1.DaemonSet) {}), job(func(*batchv1.Job) {}), cj(func(o *batchv1.CronJob) { z := "Europe/Paris"; o.Spec.TimeZone = &z }),
+		// A StatefulSet's Pods mount the volumes of its claim templates.
+		sts(func(o *appsv1.StatefulSet) {
+			o.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"},
+				Spec: corev1.PersistentVolumeClaimSpec{AccessModes: []corev1.PersistentVolumeAccessMode{corev1.ReadWriteOnce},
+					Resources: corev1.VolumeResourceRequirements{Requests: corev1.ResourceList{corev1.ResourceStorage: resource.MustParse("1Gi")}}}}}
+			o.Spec.Template.Spec.Containers[0].VolumeMounts = []corev1.VolumeMount{{Name: "data", MountPath: "/data"}}
+		}),
 	} {
 		if err := create(fmt.Sprintf("ok-%d", i)); err != nil {
 			t.Errorf("valid object %d refused: %v", i, err)
