@@ -13,6 +13,25 @@ import (
 	"pkg.dev/pkg/internal/testcluster"
 )
 
+// apiForNodeTest starts an API server for a parallel test (skipped with
+// -short) and returns a client and a context that ends after 30 s or
+// with the test.
+func apiForNodeTest(t *testing.T) (kubernetes.Interface, context.Context) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	t.Parallel()
+	tc := testcluster.Start(t)
+	cs, err := kubernetes.NewForConfig(tc.Config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	return cs, ctx
+}
+
 func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 	t.Helper()
 	for !ok() {
@@ -29,17 +48,7 @@ func waitFor(t *testing.T, ctx context.Context, what string, ok func() bool) {
 // keeping one that tolerates it forever; when the agent comes back, the
 // node is Ready and untainted again.
 func TestNodeHeartbeatAndLifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an API server")
-	}
-	t.Parallel()
-	tc := testcluster.Start(t)
-	cs, err := kubernetes.NewForConfig(tc.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	cs, ctx := apiForNodeTest(t)
 	cfg := Config{Name: "node-1", CPU: resource.MustParse("2"), Memory: resource.MustParse("4Gi"), Pods: 110, Labels: map[string]string{"topology.kubernetes.io/zone": "a"}}
 	agentCtx, stopAgent := context.WithCancel(ctx)
 	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(agentCtx) }()
@@ -114,17 +123,7 @@ func TestNodeHeartbeatAndLifecycle(t *testing.T) {
 // Lease, is judged by its Ready heartbeat, not marked unreachable at
 // once; one whose heartbeat is older than the grace is.
 func TestLifecycleJudgesANewNodeByItsHeartbeat(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an API server")
-	}
-	t.Parallel()
-	tc := testcluster.Start(t)
-	cs, err := kubernetes.NewForConfig(tc.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	cs, ctx := apiForNodeTest(t)
 	now := time.Now()
 	for name, beat := range map[string]time.Time{"new": now, "old": now.Add(-time.Minute)} {
 		n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}, Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{
@@ -153,17 +152,7 @@ func TestLifecycleJudgesANewNodeByItsHeartbeat(t *testing.T) {
 // heartbeat came late) posts Ready again at its next renewal, not a
 // status interval later.
 func TestAgentRepairsANodeMarkedUnknown(t *testing.T) {
-	if testing.Short() {
-		t.Skip("starts an API server")
-	}
-	t.Parallel()
-	tc := testcluster.Start(t)
-	cs, err := kubernetes.NewForConfig(tc.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
+	cs, ctx := apiForNodeTest(t)
 	cfg := Config{Name: "node-1", CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi"), Pods: 10}
 	go func() { _ = (&Agent{Config: cfg, Client: cs, RenewEvery: 50 * time.Millisecond}).Run(ctx) }()
 	status := func() corev1.ConditionStatus {
