@@ -274,11 +274,15 @@ func (c *Client) mergeBase(original release.ResourceList, t *release.Resource, l
 // computePatch computes the patch taking live to t; skip says it would
 // change nothing.
 func (c *Client) computePatch(t *release.Resource, original, live *unstructured.Unstructured) ([]byte, types.PatchType, bool, error) {
-	patch, pt, err := c.threeWayPatch(t, original, live)
+	liveJSON, err := json.Marshal(live.Object)
+	if err != nil {
+		return nil, "", false, fmt.Errorf("encoding the live object: %w", err)
+	}
+	patch, pt, err := c.threeWayPatch(t, original, liveJSON)
 	if err != nil {
 		return nil, "", false, err
 	}
-	skip := len(patch) == 0 || string(patch) == "{}" || noop(t, live, patch, pt)
+	skip := len(patch) == 0 || string(patch) == "{}" || noop(t, liveJSON, patch, pt)
 	return patch, pt, skip, nil
 }
 
@@ -309,9 +313,9 @@ func (c *Client) finishPatch(ctx context.Context, t *release.Resource, patch []b
 }
 
 // threeWayPatch computes the patch taking live to target given the
-// original: strategic for kinds with a Go type in client-go's scheme, JSON
-// merge otherwise.
-func (c *Client) threeWayPatch(t *release.Resource, original, live *unstructured.Unstructured) ([]byte, types.PatchType, error) {
+// original (liveJSON is the live object's JSON): strategic for kinds with
+// a Go type in client-go's scheme, JSON merge otherwise.
+func (c *Client) threeWayPatch(t *release.Resource, original *unstructured.Unstructured, liveJSON []byte) ([]byte, types.PatchType, error) {
 	originalJSON, err := json.Marshal(original.Object)
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding the previous object: %w", err)
@@ -319,10 +323,6 @@ func (c *Client) threeWayPatch(t *release.Resource, original, live *unstructured
 	targetJSON, err := json.Marshal(t.Object.Object)
 	if err != nil {
 		return nil, "", fmt.Errorf("encoding the new object: %w", err)
-	}
-	liveJSON, err := json.Marshal(live.Object)
-	if err != nil {
-		return nil, "", fmt.Errorf("encoding the live object: %w", err)
 	}
 	if typed, err := scheme.Scheme.New(t.GVK); err == nil {
 		pm, err := strategicpatch.NewPatchMetaFromStruct(typed)
@@ -343,35 +343,34 @@ func (c *Client) threeWayPatch(t *release.Resource, original, live *unstructured
 	return patch, types.MergePatchType, err
 }
 
-// noop tells whether applying patch to live would change nothing: a
-// three-way patch may carry only ordering directives or deletions of
-// fields already gone, which need no request.
-func noop(t *release.Resource, live *unstructured.Unstructured, patch []byte, pt types.PatchType) bool {
-	liveJSON, err := json.Marshal(live.Object)
-	if err != nil {
+// noop tells whether applying patch to the live object (liveJSON) would
+// change nothing: a three-way patch may carry only ordering directives or
+// deletions of fields already gone, which need no request.
+func noop(t *release.Resource, liveJSON, patch []byte, pt types.PatchType) bool {
+	var before, after map[string]any
+	if json.Unmarshal(liveJSON, &before) != nil {
 		return false
 	}
-	var out []byte
 	switch pt {
 	case types.StrategicMergePatchType:
 		typed, err := scheme.Scheme.New(t.GVK)
 		if err != nil {
 			return false
 		}
-		out, err = strategicpatch.StrategicMergePatch(liveJSON, patch, typed)
-		if err != nil {
+		var p map[string]any
+		// The merge works on its own decoded copy of the live object.
+		if json.Unmarshal(patch, &p) != nil || json.Unmarshal(liveJSON, &after) != nil {
+			return false
+		}
+		if after, err = strategicpatch.StrategicMergeMapPatch(after, p, typed); err != nil {
 			return false
 		}
 	case types.MergePatchType:
-		out, err = jsonpatch.MergePatch(liveJSON, patch)
-		if err != nil {
+		out, err := jsonpatch.MergePatch(liveJSON, patch)
+		if err != nil || json.Unmarshal(out, &after) != nil {
 			return false
 		}
 	default:
-		return false
-	}
-	var before, after any
-	if json.Unmarshal(liveJSON, &before) != nil || json.Unmarshal(out, &after) != nil {
 		return false
 	}
 	return reflect.DeepEqual(before, after)

@@ -8,6 +8,7 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 
 	"pkg.dev/pkg/release"
@@ -343,4 +344,36 @@ func TestUpdateWithLiveReadAhead(t *testing.T) {
 	if got, _, _ := unstructured.NestedStringMap(late.Object, "data"); len(got) != 1 || got["k"] != "chart" {
 		t.Errorf("late ConfigMap data %v, want the chart's", got)
 	}
+}
+
+// noop tells a patch that would change nothing from one that would, for
+// both patch types, without a request.
+func TestNoop(t *testing.T) {
+	deploy := &release.Resource{GVK: schemaGVK("apps", "v1", "Deployment")}
+	widget := &release.Resource{GVK: schemaGVK("example.com", "v1", "Widget")}
+	live := []byte(`{"apiVersion":"apps/v1","kind":"Deployment","metadata":{"name":"web"},"spec":{"replicas":2,"template":{"spec":{"containers":[{"name":"web","image":"a"},{"name":"side","image":"b"}]}}}}`)
+	for _, c := range []struct {
+		name  string
+		r     *release.Resource
+		patch string
+		pt    types.PatchType
+		want  bool
+	}{
+		{"order as it is", deploy, `{"spec":{"template":{"spec":{"$setElementOrder/containers":[{"name":"web"},{"name":"side"}]}}}}`, types.StrategicMergePatchType, true},
+		{"deleting what is gone", deploy, `{"spec":{"paused":null}}`, types.StrategicMergePatchType, true},
+		{"same value", deploy, `{"spec":{"replicas":2}}`, types.StrategicMergePatchType, true},
+		{"new image", deploy, `{"spec":{"template":{"spec":{"containers":[{"name":"web","image":"c"}]}}}}`, types.StrategicMergePatchType, false},
+		{"deleting a container", deploy, `{"spec":{"template":{"spec":{"containers":[{"$patch":"delete","name":"side"}]}}}}`, types.StrategicMergePatchType, false},
+		{"merge: same value", widget, `{"spec":{"replicas":2}}`, types.MergePatchType, true},
+		{"merge: new value", widget, `{"spec":{"replicas":3}}`, types.MergePatchType, false},
+		{"merge: removing a field", widget, `{"spec":{"replicas":null}}`, types.MergePatchType, false},
+	} {
+		if got := noop(c.r, live, []byte(c.patch), c.pt); got != c.want {
+			t.Errorf("%s: noop = %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func schemaGVK(group, version, kind string) schema.GroupVersionKind {
+	return schema.GroupVersionKind{Group: group, Version: version, Kind: kind}
 }
