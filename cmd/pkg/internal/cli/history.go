@@ -1,6 +1,7 @@
 package cli
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -34,7 +35,17 @@ func newHistoryCmd(env Env, g *globalOptions) *cobra.Command {
 		Long:    historyLong,
 		Short:   "fetch release history",
 		Aliases: []string{"hist"},
-		Args:    exactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			// "--diff A B", as written in the help: B is left as a
+			// second positional argument.
+			if len(args) == 2 && len(diff) == 1 {
+				if b, err := strconv.Atoi(args[1]); err == nil {
+					diff = append(diff, b)
+					return nil
+				}
+			}
+			return exactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error {
 			re, _, err := g.releaseEnv(cmd.Context(), env, false)
 			if err != nil {

@@ -233,9 +233,11 @@ func TestDiff(t *testing.T) {
 	if !strings.Contains(out.stdout, "+++ ConfigMap/hello (revision 1)") || !strings.Contains(out.stdout, "+        <h1>Hello from pkg!</h1>") {
 		t.Errorf("diff rollback:\n%s%s", out.stdout, out.stderr)
 	}
-	out = runPkg(t, sb, "", "history", "hello", "--diff", "1,2")
-	if !strings.Contains(out.stdout, "--- ConfigMap/hello (revision 1)") || !strings.Contains(out.stdout, "+        <h1>Bonjour</h1>") {
-		t.Errorf("history --diff:\n%s%s", out.stdout, out.stderr)
+	for _, diff := range [][]string{{"--diff", "1,2"}, {"--diff", "1", "2"}} {
+		out = runPkg(t, sb, "", append([]string{"history", "hello"}, diff...)...)
+		if !strings.Contains(out.stdout, "--- ConfigMap/hello (revision 1)") || !strings.Contains(out.stdout, "+        <h1>Bonjour</h1>") {
+			t.Errorf("history %v:\n%s%s", diff, out.stdout, out.stderr)
+		}
 	}
 }
 
