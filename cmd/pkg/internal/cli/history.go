@@ -74,7 +74,7 @@ func newHistoryCmd(env Env, g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.IntVar(&max, "max", 256, "maximum number of revision to include in history")
-	f.IntSliceVar(&diff, "diff", nil, "print the differences between two revisions (--diff A,B or --diff A --diff B) instead of the history")
+	f.IntSliceVar(&diff, "diff", nil, "print the differences between two revisions (--diff A B, --diff A,B or --diff A --diff B) instead of the history")
 	addOutputFlag(f, &output)
 	return cmd
 }
