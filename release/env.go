@@ -49,9 +49,31 @@ func (e *Env) debug(msg string, args ...any) {
 // record writes r's current state, logging (not failing) on error, as the
 // action has a more important error to report in that case.
 func (e *Env) record(ctx context.Context, r *Release) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), recordTimeout)
+	defer cancel()
 	if err := e.Storage.Update(ctx, r); err != nil {
 		e.debug("recording release", "name", r.Name, "revision", r.Version, "err", err)
 	}
+}
+
+// recordTimeout bounds the writing of a revision's outcome, which goes on
+// after the operation's context has ended (an interrupt, a deadline): the
+// history must say what happened rather than keep a pending revision.
+const recordTimeout = 10 * time.Second
+
+// settle returns the context a failed operation finishes in (recording
+// the failure, cleaning up, rolling back with --atomic): ctx while it
+// lasts; once it has ended, as when the user pressed Ctrl-C or sent
+// SIGTERM, a new one of at most timeout, as Helm still marks an
+// interrupted operation failed (and rolls it back with --atomic). A
+// second interrupt kills the process; the revision it leaves pending is
+// recovered by the next command.
+func (e *Env) settle(ctx context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	if ctx.Err() == nil {
+		return context.WithCancel(ctx)
+	}
+	e.say("interrupted: recording the failure before exiting")
+	return context.WithTimeout(context.WithoutCancel(ctx), timeout)
 }
 
 // lock takes the release's lock, or returns a no-op unlock without a

@@ -242,6 +242,8 @@ func (e *Env) performInstall(ctx context.Context, rel *Release, resources, exist
 }
 
 func (e *Env) failInstall(ctx context.Context, rel *Release, cause error, o InstallOptions) (*Release, error) {
+	ctx, cancel := e.settle(ctx, o.timeout())
+	defer cancel()
 	rel.Info.Status = StatusFailed
 	rel.Info.Description = fmt.Sprintf("Release %q failed: %s", rel.Name, cause)
 	if o.Atomic {

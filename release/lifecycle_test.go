@@ -414,3 +414,85 @@ spec:
 		t.Errorf("no progress while waiting: %q", w.progress)
 	}
 }
+
+// TestInterruptedOperationsAreRecordedFailed: an operation whose context
+// ends while it waits (Ctrl-C, SIGTERM) still records its revision as
+// failed, and --atomic still rolls back, as Helm does; nothing is left
+// pending.
+func TestInterruptedOperationsAreRecordedFailed(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	plain := chartOf(t, "intr", map[string]string{"cm.yaml": cm("intr-a", "1")})
+	never := chartOf(t, "intr", map[string]string{"cm.yaml": cm("intr-a", "2"), "d.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: intr-web
+spec:
+  replicas: 1
+  selector:
+    matchLabels: {app: intr-web}
+  template:
+    metadata:
+      labels: {app: intr-web}
+    spec:
+      containers:
+        - name: web
+          image: busybox
+`})
+	if _, err := w.env.Install(ctxT(t), plain, nil, install("intr")); err != nil {
+		t.Fatal(err)
+	}
+	// interrupt runs op with a context cancelled once op says it waits.
+	interrupt := func(op func(ctx context.Context) error) error {
+		ctx, cancel := context.WithCancel(ctxT(t))
+		defer cancel()
+		w.mu.Lock()
+		w.progress = nil
+		w.mu.Unlock()
+		go func() {
+			for !w.said("waiting for Deployment") && ctx.Err() == nil {
+				time.Sleep(10 * time.Millisecond)
+			}
+			cancel()
+		}()
+		return op(ctx)
+	}
+	o := upgrade("intr")
+	o.Wait = true
+	err := interrupt(func(ctx context.Context) error { _, err := w.env.Upgrade(ctx, never, nil, o); return err })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted upgrade: %v", err)
+	}
+	if h := w.history("intr"); h != "1:deployed 2:failed" {
+		t.Errorf("after the interrupted upgrade the history is %q", h)
+	}
+	if !w.said("interrupted") {
+		t.Errorf("no word of the interrupt: %q", w.progress)
+	}
+
+	o.Atomic = true
+	err = interrupt(func(ctx context.Context) error { _, err := w.env.Upgrade(ctx, never, nil, o); return err })
+	if err == nil || !strings.Contains(err.Error(), "has been rolled back") {
+		t.Fatalf("interrupted atomic upgrade: %v", err)
+	}
+	if h := w.history("intr"); h != "1:superseded 2:failed 3:failed 4:deployed" {
+		t.Errorf("after the interrupted atomic upgrade the history is %q", h)
+	}
+
+	ro := release.RollbackOptions{Name: "intr", Namespace: "default", Revision: 2}
+	ro.Wait, ro.Timeout = true, 10*time.Second
+	err = interrupt(func(ctx context.Context) error { _, err := w.env.Rollback(ctx, ro); return err })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("interrupted rollback: %v", err)
+	}
+	if h := w.history("intr"); h != "1:superseded 2:failed 3:failed 4:deployed 5:failed" {
+		t.Errorf("after the interrupted rollback the history is %q", h)
+	}
+	// The next command finds nothing to recover and goes on.
+	if _, err := w.env.Upgrade(ctxT(t), plain, nil, upgrade("intr")); err != nil {
+		t.Fatal(err)
+	}
+	if w.said("recover") {
+		t.Errorf("the next upgrade recovered something: %q", w.progress)
+	}
+}

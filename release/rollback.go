@@ -117,6 +117,14 @@ func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions, h []*Releas
 	plan := <-planned
 	cancel()
 	if err := e.performRollback(ctx, plan, current, target, h, o); err != nil {
+		// A hook that failed, or an interrupt, leaves no pending
+		// revision behind (Helm leaves one, which blocks the next
+		// command until someone repairs it).
+		if target.Info.Status == StatusPendingRollback {
+			target.Info.Status = StatusFailed
+			target.Info.Description = fmt.Sprintf("Rollback %q failed: %s", target.Name, err)
+			e.record(ctx, target)
+		}
 		return target, err
 	}
 	return target, nil
@@ -178,6 +186,8 @@ func (e *Env) performRollback(ctx context.Context, plan rollbackPlan, current, t
 	e.debug("rollback: resources built", "current", len(currentRes), "target", len(targetRes), "readAhead", plan.live != nil)
 	result, err := e.Target.Update(ctx, currentRes, targetRes, UpdateOptions{Force: o.Force, Keep: keepPolicy, Live: plan.live})
 	if err != nil {
+		ctx, cancel := e.settle(ctx, o.timeout())
+		defer cancel()
 		msg := fmt.Sprintf("Rollback %q failed: %s", target.Name, err)
 		current.Info.Status = StatusSuperseded
 		target.Info.Status = StatusFailed

@@ -206,6 +206,8 @@ func (e *Env) performUpgrade(ctx context.Context, up, current *Release, currentR
 }
 
 func (e *Env) failUpgrade(ctx context.Context, up *Release, created ResourceList, cause error, o UpgradeOptions) (*Release, error) {
+	ctx, cancel := e.settle(ctx, o.timeout())
+	defer cancel()
 	up.Info.Status = StatusFailed
 	up.Info.Description = fmt.Sprintf("Upgrade %q failed: %s", up.Name, cause)
 	e.record(ctx, up)
