@@ -1,8 +1,12 @@
 package apiserver
 
 import (
+	"bytes"
 	"context"
+	"errors"
+	"log/slog"
 	"net/http/httptest"
+	"strings"
 	"testing"
 
 	"k8s.io/client-go/dynamic"
@@ -74,4 +78,28 @@ func serveStore(t *testing.T, st *store.Store, cfg Config, configure func(*Confi
 		t.Fatal(err)
 	}
 	return &testServer{srv: srv, http: hs, config: rc, client: client, dyn: dyn}
+}
+
+// TestAbandonedRequestIsNoServerError: a request whose client went away
+// is logged at debug level, not as an error of the server's.
+func TestAbandonedRequestIsNoServerError(t *testing.T) {
+	var logs bytes.Buffer
+	ts := newTestServerWith(t, func(c *Config) {
+		c.Logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	})
+	w := httptest.NewRecorder()
+	ts.srv.fail(w, &store.Error{Op: "get", Key: "/registry/configmaps/default/x", Err: context.Canceled})
+	ts.srv.fail(w, &store.Error{Op: "get", Key: "/registry/configmaps/default/y", Err: errors.New("disk on fire")})
+	out := logs.String()
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "level=ERROR") && strings.Contains(line, "default/x") {
+			t.Errorf("an abandoned request logged as an error:\n%s", out)
+		}
+	}
+	if !strings.Contains(out, "level=DEBUG msg=\"api request abandoned\"") {
+		t.Errorf("the abandoned request is not logged at debug level:\n%s", out)
+	}
+	if !strings.Contains(out, "level=ERROR") || !strings.Contains(out, "disk on fire") {
+		t.Errorf("a real failure is not logged as an error:\n%s", out)
+	}
 }

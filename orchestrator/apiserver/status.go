@@ -1,6 +1,7 @@
 package apiserver
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"net/http"
@@ -44,9 +45,14 @@ func statusOf(err error) metav1.Status {
 }
 
 // fail sends err as a Status with its code, logging server-side failures
-// (5xx), which are the server's problem rather than the client's.
+// (5xx), which are the server's problem rather than the client's. A
+// request its client gave up on (its context cancelled: the client
+// disconnected, or timed out, or the server is stopping) is no failure of
+// the server's and is logged only at debug level.
 func (s *Server) fail(w http.ResponseWriter, err error) {
-	if st := statusOf(err); st.Code >= http.StatusInternalServerError {
+	if errors.Is(err, context.Canceled) {
+		s.log.Debug("api request abandoned", "err", err)
+	} else if st := statusOf(err); st.Code >= http.StatusInternalServerError {
 		s.log.Error("api request failed", "code", st.Code, "reason", st.Reason, "err", err)
 	}
 	writeError(w, err)
