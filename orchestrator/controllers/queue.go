@@ -66,7 +66,13 @@ func (q *queue) next(ctx context.Context) bool {
 		q.q.Forget(key)
 	case ctx.Err() != nil:
 	default:
-		if !apierrors.IsConflict(err) {
+		// A conflict, or creating what already exists, is a cache a
+		// moment behind the server: the retry reads it again and
+		// settles, as in kube-controller-manager, which logs neither
+		// as a warning.
+		if apierrors.IsConflict(err) || apierrors.IsAlreadyExists(err) {
+			q.log.Debug("sync raced the cache; retrying", "key", key, "err", err)
+		} else {
 			q.log.Warn("sync failed; retrying", "key", key, "err", err, "retries", q.q.NumRequeues(key))
 		}
 		q.q.AddRateLimited(key)
