@@ -10,6 +10,7 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/utils/ptr"
 )
 
@@ -335,6 +336,7 @@ func TestDefaults(t *testing.T) {
 	d := deployment("web", 1)
 	d.Spec.Replicas = nil
 	d.Spec.Template.Spec.Containers[0].Ports = []corev1.ContainerPort{{ContainerPort: 80}}
+	d.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(80)}}, PeriodSeconds: 3}
 	got, err := ts.client.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -345,6 +347,10 @@ func TestDefaults(t *testing.T) {
 		got.Spec.Template.Spec.RestartPolicy != corev1.RestartPolicyAlways || c.Ports[0].Protocol != corev1.ProtocolTCP ||
 		c.ImagePullPolicy != corev1.PullAlways {
 		t.Errorf("deployment defaults: %+v", got.Spec)
+	}
+	if p := c.ReadinessProbe; p.HTTPGet.Path != "/" || p.HTTPGet.Scheme != corev1.URISchemeHTTP || p.TimeoutSeconds != 1 ||
+		p.PeriodSeconds != 3 || p.SuccessThreshold != 1 || p.FailureThreshold != 3 {
+		t.Errorf("probe defaults: %+v", p)
 	}
 	svc, err := ts.client.CoreV1().Services("default").Create(ctx, &corev1.Service{
 		ObjectMeta: metav1.ObjectMeta{Name: "web"},

@@ -158,6 +158,46 @@ func defaultContainer(c *corev1.Container) {
 			c.Ports[i].Protocol = corev1.ProtocolTCP
 		}
 	}
+	for _, p := range []*corev1.Probe{c.LivenessProbe, c.ReadinessProbe, c.StartupProbe} {
+		defaultProbe(p)
+	}
+	if l := c.Lifecycle; l != nil {
+		for _, h := range []*corev1.LifecycleHandler{l.PostStart, l.PreStop} {
+			if h != nil {
+				defaultHTTPGet(h.HTTPGet)
+			}
+		}
+	}
+}
+
+// defaultProbe fills in a probe's timing (1 s timeout, every 10 s, one
+// success, three failures) and its HTTP request's path and scheme.
+func defaultProbe(p *corev1.Probe) {
+	if p == nil {
+		return
+	}
+	for _, d := range []struct {
+		v   *int32
+		def int32
+	}{{&p.TimeoutSeconds, 1}, {&p.PeriodSeconds, 10}, {&p.SuccessThreshold, 1}, {&p.FailureThreshold, 3}} {
+		if *d.v == 0 {
+			*d.v = d.def
+		}
+	}
+	defaultHTTPGet(p.HTTPGet)
+}
+
+// defaultHTTPGet fills in an HTTP handler's path ("/") and scheme (HTTP).
+func defaultHTTPGet(g *corev1.HTTPGetAction) {
+	if g == nil {
+		return
+	}
+	if g.Path == "" {
+		g.Path = "/"
+	}
+	if g.Scheme == "" {
+		g.Scheme = corev1.URISchemeHTTP
+	}
 }
 
 // imageTag returns an image reference's tag, "latest" when it has neither

@@ -283,6 +283,137 @@ func validateContainerParts(c *corev1.Container, fld *field.Path, volumes, portN
 	return errs
 }
 
+// validateContainerHooks checks a container's lifecycle handlers and
+// probes as kube-apiserver does: each names exactly one handler (a probe
+// whose handler changed kind across an upgrade, merged into having two,
+// is the classic case), with a command, a port and a scheme that can
+// work; probe periods and thresholds not negative; liveness and startup
+// probes succeeding once. An init container that is not a sidecar
+// (restartPolicy Always) may have none of them.
+func validateContainerHooks(c *corev1.Container, fld *field.Path, init bool) field.ErrorList {
+	var errs field.ErrorList
+	if init && (c.RestartPolicy == nil || *c.RestartPolicy != corev1.ContainerRestartPolicyAlways) {
+		const msg = "may not be set for init containers without restartPolicy=Always"
+		if c.Lifecycle != nil {
+			errs = append(errs, field.Forbidden(fld.Child("lifecycle"), msg))
+		}
+		if c.LivenessProbe != nil {
+			errs = append(errs, field.Forbidden(fld.Child("livenessProbe"), msg))
+		}
+		if c.ReadinessProbe != nil {
+			errs = append(errs, field.Forbidden(fld.Child("readinessProbe"), msg))
+		}
+		if c.StartupProbe != nil {
+			errs = append(errs, field.Forbidden(fld.Child("startupProbe"), msg))
+		}
+		return errs
+	}
+	if l := c.Lifecycle; l != nil {
+		for _, h := range []struct {
+			name string
+			h    *corev1.LifecycleHandler
+		}{{"postStart", l.PostStart}, {"preStop", l.PreStop}} {
+			if h.h == nil {
+				continue
+			}
+			hp := fld.Child("lifecycle", h.name)
+			errs = append(errs, validateHandlers(hp, &corev1.ProbeHandler{Exec: h.h.Exec, HTTPGet: h.h.HTTPGet, TCPSocket: h.h.TCPSocket}, h.h.Sleep != nil)...)
+			if h.h.Sleep != nil && h.h.Sleep.Seconds < 0 {
+				errs = append(errs, field.Invalid(hp.Child("sleep", "seconds"), h.h.Sleep.Seconds, "must be non-negative"))
+			}
+		}
+	}
+	for _, p := range []struct {
+		name string
+		p    *corev1.Probe
+	}{{"livenessProbe", c.LivenessProbe}, {"readinessProbe", c.ReadinessProbe}, {"startupProbe", c.StartupProbe}} {
+		if p.p == nil {
+			continue
+		}
+		pp := fld.Child(p.name)
+		errs = append(errs, validateHandlers(pp, &p.p.ProbeHandler, false)...)
+		for _, n := range []struct {
+			name string
+			v    int32
+		}{{"initialDelaySeconds", p.p.InitialDelaySeconds}, {"timeoutSeconds", p.p.TimeoutSeconds}, {"periodSeconds", p.p.PeriodSeconds}, {"successThreshold", p.p.SuccessThreshold}, {"failureThreshold", p.p.FailureThreshold}} {
+			errs = append(errs, validateNonnegative(int64(n.v), pp.Child(n.name))...)
+		}
+		if g := p.p.TerminationGracePeriodSeconds; g != nil && *g <= 0 {
+			errs = append(errs, field.Invalid(pp.Child("terminationGracePeriodSeconds"), *g, "must be greater than 0"))
+		}
+		if p.name != "readinessProbe" && p.p.SuccessThreshold != 1 {
+			errs = append(errs, field.Invalid(pp.Child("successThreshold"), p.p.SuccessThreshold, "must be 1"))
+		}
+		if p.name == "readinessProbe" && p.p.TerminationGracePeriodSeconds != nil {
+			errs = append(errs, field.Invalid(pp.Child("terminationGracePeriodSeconds"), *p.p.TerminationGracePeriodSeconds, "must not be set for readinessProbes"))
+		}
+	}
+	return errs
+}
+
+// validateHandlers checks that h (sleep: a lifecycle handler's sleep is
+// set too) names exactly one handler, and the one it names.
+func validateHandlers(fld *field.Path, h *corev1.ProbeHandler, sleep bool) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	one := func(name string) bool {
+		n++
+		if n > 1 {
+			errs = append(errs, field.Forbidden(fld.Child(name), "may not specify more than 1 handler type"))
+			return false
+		}
+		return true
+	}
+	if h.Exec != nil && one("exec") && len(h.Exec.Command) == 0 {
+		errs = append(errs, field.Required(fld.Child("exec", "command"), ""))
+	}
+	if h.HTTPGet != nil && one("httpGet") {
+		g, gp := h.HTTPGet, fld.Child("httpGet")
+		if g.Path == "" {
+			errs = append(errs, field.Required(gp.Child("path"), ""))
+		}
+		errs = append(errs, validatePortNumOrName(g.Port, gp.Child("port"))...)
+		if g.Scheme != corev1.URISchemeHTTP && g.Scheme != corev1.URISchemeHTTPS {
+			errs = append(errs, field.NotSupported(gp.Child("scheme"), g.Scheme, []string{string(corev1.URISchemeHTTP), string(corev1.URISchemeHTTPS)}))
+		}
+		for _, hd := range g.HTTPHeaders {
+			for _, msg := range validation.IsHTTPHeaderName(hd.Name) {
+				errs = append(errs, field.Invalid(gp.Child("httpHeaders"), hd.Name, msg))
+			}
+		}
+	}
+	if h.TCPSocket != nil && one("tcpSocket") {
+		errs = append(errs, validatePortNumOrName(h.TCPSocket.Port, fld.Child("tcpSocket", "port"))...)
+	}
+	if h.GRPC != nil && one("grpc") {
+		for _, msg := range validation.IsValidPortNum(int(h.GRPC.Port)) {
+			errs = append(errs, field.Invalid(fld.Child("grpc", "port"), h.GRPC.Port, msg))
+		}
+	}
+	if sleep {
+		one("sleep")
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(fld, "must specify a handler type"))
+	}
+	return errs
+}
+
+// validatePortNumOrName checks a port given by number or by name.
+func validatePortNumOrName(p intstr.IntOrString, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	if p.Type == intstr.String {
+		for _, msg := range validation.IsValidPortName(p.StrVal) {
+			errs = append(errs, field.Invalid(fld, p.StrVal, msg))
+		}
+		return errs
+	}
+	for _, msg := range validation.IsValidPortNum(p.IntValue()) {
+		errs = append(errs, field.Invalid(fld, p.IntValue(), msg))
+	}
+	return errs
+}
+
 var restartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.RestartPolicyOnFailure, corev1.RestartPolicyNever}
 
 // validatePodSpecBasics checks the parts of a pod spec every workload
@@ -290,7 +421,8 @@ var restartPolicies = []corev1.RestartPolicy{corev1.RestartPolicyAlways, corev1.
 // DNS label, unique) and with an image; volumes named once; each
 // container's mounts naming a volume at a path of their own, its ports in
 // range with a known protocol and unique names, its requests within its
-// limits, its environment variables named; a known restart policy; a
+// limits, its environment variables named, its probes and hooks
+// (validateContainerHooks); a known restart policy; a
 // positive activeDeadlineSeconds. These are the mistakes charts make
 // that a real cluster refuses at install.
 func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
@@ -312,10 +444,11 @@ func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
 	}
 	portNames := sets.New[string]()
 	names := sets.New[string]()
-	check := func(cs []corev1.Container, fld *field.Path) {
+	check := func(cs []corev1.Container, fld *field.Path, init bool) {
 		for i, c := range cs {
 			ip := fld.Index(i)
 			errs = append(errs, validateContainerParts(&c, ip, volumes, portNames)...)
+			errs = append(errs, validateContainerHooks(&c, ip, init)...)
 			if c.Name == "" {
 				errs = append(errs, field.Required(ip.Child("name"), ""))
 			} else {
@@ -332,11 +465,11 @@ func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
 			}
 		}
 	}
-	check(s.InitContainers, fld.Child("initContainers"))
+	check(s.InitContainers, fld.Child("initContainers"), true)
 	if len(s.Containers) == 0 {
 		errs = append(errs, field.Required(fld.Child("containers"), ""))
 	}
-	check(s.Containers, fld.Child("containers"))
+	check(s.Containers, fld.Child("containers"), false)
 	switch s.RestartPolicy {
 	case "":
 		errs = append(errs, field.Required(fld.Child("restartPolicy"), ""))

@@ -275,6 +275,38 @@ func TestWorkloadValidationCreate(t *testing.T) {
 				Containers: []corev1.Container{{Name: "c", Image: "nginx", VolumeMounts: []corev1.VolumeMount{{Name: "conf", MountPath: "/etc/conf"}}}}}}, metav1.CreateOptions{})
 			return err
 		}, "spec.containers[0].volumeMounts[0].name", `Not found: "conf"`},
+		// A probe whose handler changed kind, merged by an upgrade into
+		// having both: the classic case.
+		{"deploy-probe-two-handlers", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{
+				Exec: &corev1.ExecAction{Command: []string{"true"}}, TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(80)}}}
+		}), "spec.template.spec.containers[0].livenessProbe.tcpSocket", "Forbidden: may not specify more than 1 handler type"},
+		{"deploy-probe-no-handler", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{PeriodSeconds: 5}
+		}), "spec.template.spec.containers[0].readinessProbe", "Required value: must specify a handler type"},
+		{"deploy-probe-port", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromInt32(0)}}}
+		}), "spec.template.spec.containers[0].readinessProbe.httpGet.port", "Invalid value: 0: must be between 1 and 65535, inclusive"},
+		{"deploy-probe-port-name", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromString("web_port")}}}
+		}), "spec.template.spec.containers[0].startupProbe.tcpSocket.port", `Invalid value: "web_port": must contain only alpha-numeric characters (a-z, 0-9), and hyphens (-)`},
+		{"deploy-probe-exec-empty", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{}}}
+		}), "spec.template.spec.containers[0].livenessProbe.exec.command", "Required value"},
+		{"deploy-probe-negative", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, InitialDelaySeconds: -5}
+		}), "spec.template.spec.containers[0].readinessProbe.initialDelaySeconds", "Invalid value: -5: must be greater than or equal to 0"},
+		{"deploy-liveness-success", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}, SuccessThreshold: 2}
+		}), "spec.template.spec.containers[0].livenessProbe.successThreshold", "Invalid value: 2: must be 1"},
+		{"deploy-prestop-two-handlers", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Containers[0].Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{
+				Exec: &corev1.ExecAction{Command: []string{"sleep", "5"}}, Sleep: &corev1.SleepAction{Seconds: 5}}}
+		}), "spec.template.spec.containers[0].lifecycle.preStop.sleep", "Forbidden: may not specify more than 1 handler type"},
+		{"deploy-init-probe", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "init", Image: "busybox",
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}
+		}), "spec.template.spec.initContainers[0].readinessProbe", "Forbidden: may not be set for init containers without restartPolicy=Always"},
 		{"cron-schedule", "CronJob", cj(func(o *batchv1.CronJob) { o.Spec.Schedule = "61 * * * *" }),
 			"spec.schedule", `Invalid value: "61 * * * *": end of range (61) above maximum (59): 61`},
 		{"cron-fields", "CronJob", cj(func(o *batchv1.CronJob) { o.Spec.Schedule = "every minute" }),
@@ -308,6 +340,19 @@ func TestWorkloadValidationCreate(t *testing.T) {
 	for i, create := range []func(string) error{
 		deploy(func(*appsv1.Deployment) {}), rs(func(*appsv1.ReplicaSet) {}), sts(func(*appsv1.StatefulSet) {}),
 		ds(func(*appsv1.DaemonSet) {}), job(func(*batchv1.Job) {}), cj(func(o *batchv1.CronJob) { z := "Europe/Paris"; o.Spec.TimeZone = &z }),
+		// Probes and hooks as charts write them; the server fills in
+		// the rest (path, scheme, thresholds).
+		deploy(func(o *appsv1.Deployment) {
+			c := &o.Spec.Template.Spec.Containers[0]
+			c.Ports = []corev1.ContainerPort{{Name: "http", ContainerPort: 8080}}
+			c.LivenessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{HTTPGet: &corev1.HTTPGetAction{Port: intstr.FromString("http")}}}
+			c.ReadinessProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{TCPSocket: &corev1.TCPSocketAction{Port: intstr.FromInt32(8080)}}, SuccessThreshold: 2}
+			c.StartupProbe = &corev1.Probe{ProbeHandler: corev1.ProbeHandler{GRPC: &corev1.GRPCAction{Port: 9090}}, FailureThreshold: 30}
+			c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}}
+			always := corev1.ContainerRestartPolicyAlways
+			o.Spec.Template.Spec.InitContainers = []corev1.Container{{Name: "sidecar", Image: "busybox", RestartPolicy: &always,
+				ReadinessProbe: &corev1.Probe{ProbeHandler: corev1.ProbeHandler{Exec: &corev1.ExecAction{Command: []string{"true"}}}}}}
+		}),
 		// A StatefulSet's Pods mount the volumes of its claim templates.
 		sts(func(o *appsv1.StatefulSet) {
 			o.Spec.VolumeClaimTemplates = []corev1.PersistentVolumeClaim{{ObjectMeta: metav1.ObjectMeta{Name: "data"},
