@@ -3,6 +3,7 @@ package apiserver
 import (
 	"fmt"
 	"maps"
+	"reflect"
 	"regexp"
 	"slices"
 	"strconv"
@@ -399,6 +400,29 @@ func validateHandlers(fld *field.Path, h *corev1.ProbeHandler, sleep bool) field
 	return errs
 }
 
+// validateVolumeType checks that a volume names exactly one source, as
+// kube-apiserver does: a chart whose conditions render a volume with no
+// source ("- name: data" when persistence and emptyDir are both off) or
+// two is refused there.
+func validateVolumeType(src *corev1.VolumeSource, fld *field.Path) field.ErrorList {
+	var errs field.ErrorList
+	n := 0
+	v := reflect.ValueOf(src).Elem()
+	for i := range v.NumField() {
+		if v.Field(i).IsNil() {
+			continue
+		}
+		if n++; n > 1 {
+			name, _, _ := strings.Cut(v.Type().Field(i).Tag.Get("json"), ",")
+			errs = append(errs, field.Forbidden(fld.Child(name), "may not specify more than 1 volume type"))
+		}
+	}
+	if n == 0 {
+		errs = append(errs, field.Required(fld, "must specify a volume type"))
+	}
+	return errs
+}
+
 // validatePortNumOrName checks a port given by number or by name.
 func validatePortNumOrName(p intstr.IntOrString, fld *field.Path) field.ErrorList {
 	var errs field.ErrorList
@@ -440,6 +464,7 @@ func validatePodSpecBasics(s *corev1.PodSpec, fld *field.Path) field.ErrorList {
 				errs = append(errs, field.Invalid(vp, v.Name, msg))
 			}
 		}
+		errs = append(errs, validateVolumeType(&v.VolumeSource, fld.Child("volumes").Index(i))...)
 		volumes.Insert(v.Name)
 	}
 	portNames := sets.New[string]()

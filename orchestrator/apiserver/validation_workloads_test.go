@@ -249,6 +249,13 @@ func TestWorkloadValidationCreate(t *testing.T) {
 			v := corev1.Volume{Name: "data", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}
 			o.Spec.Template.Spec.Volumes = []corev1.Volume{v, v}
 		}), "spec.template.spec.volumes[1].name", `Duplicate value: "data"`},
+		{"deploy-volume-no-source", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data"}}
+		}), "spec.template.spec.volumes[0]", "Required value: must specify a volume type"},
+		{"deploy-volume-two-sources", "Deployment", deploy(func(o *appsv1.Deployment) {
+			o.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "data", VolumeSource: corev1.VolumeSource{
+				EmptyDir: &corev1.EmptyDirVolumeSource{}, PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: "data"}}}}
+		}), "spec.template.spec.volumes[0].persistentVolumeClaim", "Forbidden: may not specify more than 1 volume type"},
 		{"deploy-mount-path-twice", "Deployment", deploy(func(o *appsv1.Deployment) {
 			o.Spec.Template.Spec.Volumes = []corev1.Volume{{Name: "a", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}},
 				{Name: "b", VolumeSource: corev1.VolumeSource{EmptyDir: &corev1.EmptyDirVolumeSource{}}}}
