@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
@@ -494,5 +495,53 @@ spec:
 	}
 	if w.said("recover") {
 		t.Errorf("the next upgrade recovered something: %q", w.progress)
+	}
+}
+
+// TestRollbackRecreatePods: with RecreatePods a rollback deletes the
+// Pods of the release's workloads, even where it changed nothing.
+func TestRollbackRecreatePods(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := chartOf(t, "rc", map[string]string{"d.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: rc-web
+spec:
+  selector:
+    matchLabels: {app: rc-web}
+  template:
+    metadata:
+      labels: {app: rc-web}
+    spec:
+      containers:
+        - name: web
+          image: busybox
+`})
+	for _, op := range []func() error{
+		func() error { _, err := w.env.Install(ctxT(t), c, nil, install("rc")); return err },
+		func() error { _, err := w.env.Upgrade(ctxT(t), c, nil, upgrade("rc")); return err },
+	} {
+		if err := op(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pods := w.cs.CoreV1().Pods("default")
+	pod := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: "rc-web-1", Labels: map[string]string{"app": "rc-web"}},
+		Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "web", Image: "busybox"}}}}
+	if _, err := pods.Create(ctxT(t), pod, metav1.CreateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.env.Rollback(ctxT(t), release.RollbackOptions{Name: "rc", Namespace: "default"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pods.Get(ctxT(t), "rc-web-1", metav1.GetOptions{}); err != nil {
+		t.Fatalf("a rollback without RecreatePods touched the Pod: %v", err)
+	}
+	if _, err := w.env.Rollback(ctxT(t), release.RollbackOptions{Name: "rc", Namespace: "default", RecreatePods: true}); err != nil {
+		t.Fatal(err)
+	}
+	if p, err := pods.Get(ctxT(t), "rc-web-1", metav1.GetOptions{}); !apierrors.IsNotFound(err) && (err != nil || p.DeletionTimestamp == nil) {
+		t.Errorf("the Pod survived a rollback with RecreatePods: %v", err)
 	}
 }

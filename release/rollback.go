@@ -22,6 +22,11 @@ type RollbackOptions struct {
 	Revision int
 	// CleanupOnFail deletes the resources a failed rollback created.
 	CleanupOnFail bool
+	// RecreatePods deletes the Pods of the updated workloads, as Helm's
+	// --recreate-pods, so that they start again even where the rollback
+	// left their template unchanged; a failure there is reported, not
+	// fatal.
+	RecreatePods bool
 }
 
 // Rollback makes a new revision from an old one and moves the cluster to
@@ -200,6 +205,13 @@ func (e *Env) performRollback(ctx context.Context, plan rollbackPlan, current, t
 			}
 		}
 		return err
+	}
+	if o.RecreatePods {
+		if r, ok := e.Target.(PodRecreator); ok {
+			if err := r.RecreatePods(ctx, result.Updated); err != nil {
+				e.say(fmt.Sprintf("recreating pods: %s", err))
+			}
+		}
 	}
 	if o.Wait {
 		if err := e.wait(ctx, targetRes, o.ApplyOptions); err != nil {

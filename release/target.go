@@ -151,6 +151,12 @@ type Looker interface {
 	Lookup(ctx context.Context) render.LookupFunc
 }
 
+// PodRecreator is implemented by targets that can restart the Pods of
+// workloads by deleting them (`pkg rollback --recreate-pods`).
+type PodRecreator interface {
+	RecreatePods(ctx context.Context, list ResourceList) error
+}
+
 // PodLogReader is implemented by targets that can stream a Pod's log
 // (`pkg test --logs`).
 type PodLogReader interface {

@@ -55,6 +55,7 @@ func newRollbackCmd(env Env, g *globalOptions) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.BoolVar(&dryRun, "dry-run", false, "simulate a rollback")
+	f.BoolVar(&o.RecreatePods, "recreate-pods", false, "performs pods restart for the resource if applicable")
 	f.BoolVar(&o.Force, "force", false, "force resource update through delete/recreate if needed")
 	f.BoolVar(&o.NoHooks, "no-hooks", false, "prevent hooks from running during rollback")
 	f.DurationVar(&o.Timeout, "timeout", 300*time.Second, "time to wait for any individual Kubernetes operation (like Jobs for hooks)")
