@@ -50,6 +50,9 @@ type OCI struct {
 	// Credentials are the stored logins (Docker's config.json format,
 	// with credential helpers), or nil for anonymous access.
 	Credentials credentials.Store
+	// Username and Password, when either is set, are used for the
+	// registry instead of the stored logins (--username, --password).
+	Username, Password string
 	// PlainHTTP talks HTTP instead of HTTPS.
 	PlainHTTP bool
 	// UserAgent is sent with every request when not empty.
@@ -70,7 +73,11 @@ func (o *OCI) authClient() *auth.Client {
 		base = &http.Client{}
 	}
 	c := &auth.Client{Client: base, Cache: auth.NewCache()}
-	if o.Credentials != nil {
+	switch {
+	case o.Username != "" || o.Password != "":
+		basic := auth.Credential{Username: o.Username, Password: o.Password}
+		c.Credential = func(context.Context, string) (auth.Credential, error) { return basic, nil }
+	case o.Credentials != nil:
 		c.Credential = credentials.Credential(o.Credentials)
 	}
 	if o.UserAgent != "" {

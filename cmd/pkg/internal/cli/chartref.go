@@ -175,7 +175,7 @@ func (c *chartPathOptions) pullOCI(ctx context.Context, ref string, prov bool) (
 			g.registryConfig = f.Value.String()
 		}
 	}
-	o, err := newOCI(g, registryAccess{certFile: c.certFile, keyFile: c.keyFile, caFile: c.caFile, insecure: c.insecureSkipTLS, plainHTTP: c.plainHTTP})
+	o, err := newOCI(g, registryAccess{username: c.username, password: c.password, certFile: c.certFile, keyFile: c.keyFile, caFile: c.caFile, insecure: c.insecureSkipTLS, plainHTTP: c.plainHTTP})
 	if err != nil {
 		return nil, err
 	}

@@ -17,6 +17,9 @@ import (
 
 // registryAccess are the connection flags of the registry commands.
 type registryAccess struct {
+	// username and password, when given, replace the stored login.
+	username  string
+	password  string
 	certFile  string
 	keyFile   string
 	caFile    string
@@ -45,6 +48,8 @@ func newOCI(g *globalOptions, a registryAccess) (*repo.OCI, error) {
 	return &repo.OCI{
 		Client:      &http.Client{Transport: tr, Timeout: defaultRepoTimeout},
 		Credentials: store,
+		Username:    a.username,
+		Password:    a.password,
 		PlainHTTP:   a.plainHTTP,
 		UserAgent:   "pkg/" + version,
 	}, nil
@@ -185,6 +190,8 @@ it will also be uploaded.
 	f.StringVar(&a.caFile, "ca-file", "", "verify certificates of HTTPS-enabled servers using this CA bundle")
 	f.BoolVar(&a.insecure, "insecure-skip-tls-verify", false, "skip tls certificate checks for the chart upload")
 	f.BoolVar(&a.plainHTTP, "plain-http", false, "use insecure HTTP connections for the chart upload")
+	f.StringVar(&a.username, "username", "", "chart repository username where to locate the requested chart")
+	f.StringVar(&a.password, "password", "", "chart repository password where to locate the requested chart")
 	return cmd
 }
 

@@ -210,6 +210,16 @@ func TestRegistryLogin(t *testing.T) {
 	if o := runPkg(t, sb, "", "push", archive, remote, "--plain-http"); o.code == 0 {
 		t.Fatal("anonymous push succeeded")
 	}
+	// --username and --password, without a stored login, as Helm's.
+	if o := runPkg(t, sb, "", "push", archive, remote, "--plain-http", "--username", "user", "--password", "wrong"); o.code == 0 {
+		t.Fatal("push with a wrong --password succeeded")
+	}
+	if o := runPkg(t, sb, "", "push", archive, remote, "--plain-http", "--username", "user", "--password", "secret"); o.code != 0 {
+		t.Fatalf("push with --username and --password: %s", o.stderr)
+	}
+	if o := runPkg(t, sb, "", "pull", remote+"/hello", "--version", "0.1.0", "--plain-http", "-d", t.TempDir(), "--username", "user", "--password", "secret"); o.code != 0 {
+		t.Fatalf("pull with --username and --password: %s", o.stderr)
+	}
 	o := runPkg(t, sb, "", "registry", "login", host, "-u", "user", "-p", "wrong", "--plain-http")
 	if o.code == 0 || !strings.Contains(o.stderr, host) {
 		t.Errorf("login with a wrong password: %d %s", o.code, o.stderr)
