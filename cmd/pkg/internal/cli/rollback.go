@@ -62,7 +62,7 @@ func newRollbackCmd(env Env, g *globalOptions) *cobra.Command {
 	f.BoolVar(&o.Wait, "wait", false, "if set, will wait until all Pods, PVCs, Services, and minimum number of Pods of a Deployment, StatefulSet, or ReplicaSet are in a ready state before marking the release as successful. It will wait for as long as --timeout")
 	f.BoolVar(&o.WaitForJobs, "wait-for-jobs", false, "if set and --wait enabled, will wait until all Jobs have been completed before marking the release as successful. It will wait for as long as --timeout")
 	f.BoolVar(&o.CleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this rollback when rollback fails")
-	f.IntVar(&historyMax, "history-max", 10, "limit the maximum number of revisions saved per release. Use 0 for no limit")
+	f.IntVar(&historyMax, "history-max", envInt(env, "HELM_MAX_HISTORY", 10), "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	f.StringVar(&o.Description, "description", "", "add a custom description")
 	return cmd
 }

@@ -89,13 +89,17 @@ Environment variables read as Helm reads them:
 | $HELM_KUBECONTEXT | the kubeconfig context when --kube-context is not given |
 | $HELM_CONFIG_HOME | where repository and registry configuration live        |
 | $HELM_CACHE_HOME  | where the repository cache lives                        |
-| $HELM_DATA_HOME   | where starters and plugins live                         |`,
+| $HELM_DATA_HOME   | where starters and plugins live                         |
+| $HELM_MAX_HISTORY | --history-max's default (10)                            |
+
+"pkg env" prints the settings in effect under these names.`,
 		SilenceUsage: true,
 	}
 	g.addFlags(root.PersistentFlags(), env)
 
 	root.AddCommand(
 		newVersionCmd(env),
+		newEnvCmd(env, g),
 		newTemplateCmd(env, g),
 		newLintCmd(env, g),
 		newShowCmd(env),

@@ -94,6 +94,6 @@ func newUpgradeCmd(env Env, g *globalOptions) *cobra.Command {
 	f.BoolVarP(&install, "install", "i", false, "if a release by this name doesn't already exist, run an install")
 	values.addFlags(f)
 	f.BoolVar(&cleanupOnFail, "cleanup-on-fail", false, "allow deletion of new resources created in this upgrade when upgrade fails")
-	f.IntVar(&historyMax, "history-max", 10, "limit the maximum number of revisions saved per release. Use 0 for no limit")
+	f.IntVar(&historyMax, "history-max", envInt(env, "HELM_MAX_HISTORY", 10), "limit the maximum number of revisions saved per release. Use 0 for no limit")
 	return cmd
 }
