@@ -22,7 +22,7 @@ func newSearchCmd(env Env, g *globalOptions) *cobra.Command {
 		Short: "search for a keyword in charts",
 		Long: `
 Search provides the ability to search for charts in the chart repositories
-you have added (pkg search repo).
+you have added (pkg search repo) and in the Artifact Hub (pkg search hub).
 
 Given an OCI reference, it lists the versions (semantic version tags) the
 registry holds for that chart, newest first: the newest stable one, or every
@@ -30,7 +30,7 @@ one with --versions.
 `,
 		Args: func(cmd *cobra.Command, args []string) error {
 			if len(args) != 1 || !repo.IsOCI(args[0]) {
-				return usageError(cmd, "takes an oci:// chart reference; use 'pkg search repo' to search repositories")
+				return usageError(cmd, "takes an oci:// chart reference; use 'pkg search repo' to search repositories, 'pkg search hub' to search the Artifact Hub")
 			}
 			return nil
 		},
@@ -97,7 +97,7 @@ one with --versions.
 	f.StringVar(&a.certFile, "cert-file", "", "identify registry client using this SSL certificate file")
 	f.StringVar(&a.keyFile, "key-file", "", "identify registry client using this SSL key file")
 	addOutputFlag(f, &format)
-	cmd.AddCommand(newSearchRepoCmd(env, g))
+	cmd.AddCommand(newSearchRepoCmd(env, g), newSearchHubCmd(env))
 	return cmd
 }
 
