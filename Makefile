@@ -56,7 +56,7 @@ lint: vet
 	$(GO) run ./internal/importcheck
 
 docs:
-	$(GO) run ./cmd/pkg docs --dir docs/cli
+	HELM_NO_PLUGINS=1 $(GO) run ./cmd/pkg docs --dir docs/cli
 
 clean:
 	rm -rf bin .cache

@@ -26,6 +26,7 @@ func main() {
 	code := cli.Run(ctx, cli.Env{
 		Streams: cli.Streams{In: os.Stdin, Out: os.Stdout, Err: os.Stderr},
 		Getenv:  os.Getenv,
+		Environ: os.Environ,
 	}, os.Args[1:])
 	stop()
 	os.Exit(code)

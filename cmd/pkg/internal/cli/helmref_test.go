@@ -110,6 +110,7 @@ func runPkg(t *testing.T, sb sandbox, stdin string, args ...string) outcome {
 	code := cli.Run(context.Background(), cli.Env{
 		Streams: cli.Streams{In: strings.NewReader(stdin), Out: &stdout, Err: &stderr},
 		Getenv:  func(k string) string { return sb[k] },
+		Environ: sb.list,
 	}, args)
 	return outcome{stdout.String(), stderr.String(), code}
 }

@@ -99,7 +99,6 @@ Environment variables read as Helm reads them:
 
 	root.AddCommand(
 		newVersionCmd(env),
-		newEnvCmd(env, g),
 		newTemplateCmd(env, g),
 		newLintCmd(env, g),
 		newShowCmd(env),
@@ -127,7 +126,10 @@ Environment variables read as Helm reads them:
 		newImageCmd(env),
 		newVerifyCmd(env),
 		newPortForwardCmd(env, g),
+		newEnvCmd(env, g),
+		newPluginCmd(env, g),
 	)
+	addPluginCommands(root, env, g)
 	return root
 }
 

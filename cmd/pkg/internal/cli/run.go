@@ -22,6 +22,9 @@ type Env struct {
 	Streams Streams
 	// Getenv reads an environment variable; nil means an empty environment.
 	Getenv func(string) string
+	// Environ lists the whole environment ("KEY=value"), which plugins
+	// inherit; nil means they inherit only the HELM_* settings.
+	Environ func() []string
 }
 
 func (e Env) getenv(k string) string {

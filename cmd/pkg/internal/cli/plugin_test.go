@@ -1,0 +1,152 @@
+package cli_test
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// writePlugin writes a plugin directory: plugin.yaml and an executable
+// run.sh.
+func writePlugin(t *testing.T, dir, yaml, script string) string {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "plugin.yaml"), []byte(yaml), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "run.sh"), []byte("#!/bin/sh\n"+script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+const echoPluginYAML = `name: echoenv
+version: 0.1.0
+usage: print what a plugin sees
+description: prints its arguments and environment
+command: "$HELM_PLUGIN_DIR/run.sh --from-yaml"
+hooks:
+  install: "echo ran > $HELM_PLUGIN_DIR/hook-ran"
+`
+
+const echoPluginScript = `echo "name=$HELM_PLUGIN_NAME ns=$HELM_NAMESPACE ctx=$HELM_KUBECONTEXT debug=$HELM_DEBUG dir=$(basename "$HELM_PLUGIN_DIR") cache=$HELM_REPOSITORY_CACHE"
+echo "args: $*"
+`
+
+// TestPluginsShareHelms: plugins installed by pkg are listed and run by
+// helm and the reverse, with the same arguments and environment, exit
+// statuses passed on, hooks run, and uninstalled by either.
+func TestPluginsShareHelms(t *testing.T) {
+	helmRef(t)
+	sb := newSandbox(t)
+	src := t.TempDir()
+	echo := writePlugin(t, filepath.Join(src, "echoenv"), echoPluginYAML, echoPluginScript)
+	fail := writePlugin(t, filepath.Join(src, "fail"), "name: fail\nversion: 1.2.3\ndescription: exits 3\ncommand: $HELM_PLUGIN_DIR/run.sh\n", "echo failing >&2\nexit 3\n")
+
+	if o := runPkg(t, sb, "", "plugin", "install", echo); o.code != 0 || o.stdout != "Installed plugin: echoenv\n" {
+		t.Fatalf("pkg plugin install: %d %q %s", o.code, o.stdout, o.stderr)
+	}
+	if _, err := os.Stat(filepath.Join(echo, "hook-ran")); err != nil {
+		t.Errorf("the install hook did not run: %v", err)
+	}
+	if h := runHelm(t, sb, t.TempDir(), "", "plugin", "install", fail); h.code != 0 {
+		t.Fatalf("helm plugin install: %s", h.stderr)
+	}
+	h, p := runHelm(t, sb, t.TempDir(), "", "plugin", "list"), runPkg(t, sb, "", "plugin", "list")
+	if h.stdout != p.stdout || !strings.Contains(p.stdout, "fail   \t1.2.3  \texits 3") {
+		t.Errorf("plugin list:\nhelm:\n%s\npkg:\n%s", h.stdout, p.stdout)
+	}
+	args := []string{"echoenv", "-n", "team-a", "first", "--kube-context=prod", "--flag", "x", "--debug"}
+	h, p = runHelm(t, sb, t.TempDir(), "", args...), runPkg(t, sb, "", args...)
+	if h.code != 0 || p.code != 0 || h.stdout != p.stdout {
+		t.Errorf("running the plugin:\nhelm %d:\n%s%s\npkg %d:\n%s%s", h.code, h.stdout, h.stderr, p.code, p.stdout, p.stderr)
+	}
+	if want := "name=echoenv ns=team-a ctx=prod debug=true dir=echoenv"; !strings.Contains(p.stdout, want) || !strings.Contains(p.stdout, "args: --from-yaml first --flag x\n") {
+		t.Errorf("pkg echoenv printed:\n%s", p.stdout)
+	}
+	h, p = runHelm(t, sb, t.TempDir(), "", "fail"), runPkg(t, sb, "", "fail")
+	if h.code != 3 || p.code != 3 || !strings.Contains(p.stderr, "failing") || !strings.Contains(p.stderr, `Error: plugin "fail" exited with error`) {
+		t.Errorf("a failing plugin: helm %d %q, pkg %d %q", h.code, h.stderr, p.code, p.stderr)
+	}
+	if o := runPkg(t, sb, "", "plugin", "uninstall", "fail", "nope"); o.code == 0 || o.stdout != "Uninstalled plugin: fail\n" || !strings.Contains(o.stderr, "Plugin: nope not found") {
+		t.Errorf("pkg plugin uninstall: %d %q %q", o.code, o.stdout, o.stderr)
+	}
+	if h := runHelm(t, sb, t.TempDir(), "", "plugin", "uninstall", "echoenv"); h.code != 0 {
+		t.Errorf("helm plugin uninstall of pkg's: %s", h.stderr)
+	}
+	if o := runPkg(t, sb, "", "plugin", "list"); o.stdout != "NAME\tVERSION\tDESCRIPTION\n" {
+		t.Errorf("after uninstalling both:\n%q", o.stdout)
+	}
+	if _, err := os.Stat(filepath.Join(echo, "plugin.yaml")); err != nil {
+		t.Errorf("uninstalling a linked plugin removed its source: %v", err)
+	}
+	// HELM_NO_PLUGINS=1 turns them off.
+	runPkg(t, sb, "", "plugin", "install", echo)
+	sb["HELM_NO_PLUGINS"] = "1"
+	if o := runPkg(t, sb, "", "echoenv"); o.code == 0 || !strings.Contains(o.stderr, "unknown command") {
+		t.Errorf("with HELM_NO_PLUGINS=1: %d %s", o.code, o.stderr)
+	}
+}
+
+// TestPluginFromArchiveAndRepository installs a plugin from a .tgz on an
+// HTTP server and one from a git repository, and updates the latter.
+func TestPluginFromArchiveAndRepository(t *testing.T) {
+	if _, err := exec.LookPath("git"); err != nil {
+		t.Skip("git not found")
+	}
+	sb := newSandbox(t)
+	var buf bytes.Buffer
+	zw := gzip.NewWriter(&buf)
+	tw := tar.NewWriter(zw)
+	for _, f := range []struct{ name, body string }{{"tarred/plugin.yaml", "name: tarred\nversion: 2.0.0\ndescription: from a tarball\ncommand: $HELM_PLUGIN_DIR/run.sh\n"}, {"tarred/run.sh", "#!/bin/sh\necho tarred $*\n"}} {
+		tw.WriteHeader(&tar.Header{Name: f.name, Mode: 0o755, Size: int64(len(f.body)), Typeflag: tar.TypeReg})
+		tw.Write([]byte(f.body))
+	}
+	tw.Close()
+	zw.Close()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(buf.Bytes()) }))
+	defer srv.Close()
+	if o := runPkg(t, sb, "", "plugin", "install", srv.URL+"/tarred-2.0.0.tgz"); o.code != 0 || o.stdout != "Installed plugin: tarred\n" {
+		t.Fatalf("install from an archive: %d %q %s", o.code, o.stdout, o.stderr)
+	}
+	if o := runPkg(t, sb, "", "tarred", "a", "b"); o.stdout != "tarred a b\n" {
+		t.Errorf("the unpacked plugin: %d %q %s", o.code, o.stdout, o.stderr)
+	}
+
+	repo := writePlugin(t, filepath.Join(t.TempDir(), "helm-gitty"), "name: gitty\nversion: 0.1.0\ndescription: from git\ncommand: $HELM_PLUGIN_DIR/run.sh\n", "echo gitty\n")
+	git := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("git", append([]string{"-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.com"}, args...)...)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("git %v: %v %s", args, err, out)
+		}
+	}
+	git("init", "-q")
+	git("add", ".")
+	git("commit", "-q", "-m", "v0.1.0")
+	if o := runPkg(t, sb, "", "plugin", "install", "file://"+repo); o.code != 0 || o.stdout != "Installed plugin: gitty\n" {
+		t.Fatalf("install from a repository: %d %q %s", o.code, o.stdout, o.stderr)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "plugin.yaml"), []byte("name: gitty\nversion: 0.2.0\ndescription: from git\ncommand: $HELM_PLUGIN_DIR/run.sh\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	git("commit", "-q", "-am", "v0.2.0")
+	if o := runPkg(t, sb, "", "plugin", "update", "gitty"); o.code != 0 || o.stdout != "Updated plugin: gitty\n" {
+		t.Fatalf("update: %d %q %s", o.code, o.stdout, o.stderr)
+	}
+	if o := runPkg(t, sb, "", "plugin", "list"); !strings.Contains(o.stdout, "gitty \t0.2.0") || !strings.Contains(o.stdout, "tarred\t2.0.0") {
+		t.Errorf("after the update:\n%s", o.stdout)
+	}
+	if o := runPkg(t, sb, "", "plugin", "update", "tarred"); o.code == 0 || !strings.Contains(o.stderr, "not installed from a repository") {
+		t.Errorf("updating an unpacked plugin: %d %s", o.code, o.stderr)
+	}
+}
