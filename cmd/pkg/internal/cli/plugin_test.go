@@ -133,6 +133,7 @@ func TestPluginFromArchiveAndRepository(t *testing.T) {
 	git("init", "-q")
 	git("add", ".")
 	git("commit", "-q", "-m", "v0.1.0")
+	git("tag", "v0.1.0")
 	if o := runPkg(t, sb, "", "plugin", "install", "file://"+repo); o.code != 0 || o.stdout != "Installed plugin: gitty\n" {
 		t.Fatalf("install from a repository: %d %q %s", o.code, o.stdout, o.stderr)
 	}
@@ -148,5 +149,23 @@ func TestPluginFromArchiveAndRepository(t *testing.T) {
 	}
 	if o := runPkg(t, sb, "", "plugin", "update", "tarred"); o.code == 0 || !strings.Contains(o.stderr, "not installed from a repository") {
 		t.Errorf("updating an unpacked plugin: %d %s", o.code, o.stderr)
+	}
+	// --version takes a tag or a constraint on the tags.
+	git("tag", "v0.2.0")
+	for _, c := range []struct{ version, want string }{{"~0.1", "0.1.0"}, {"v0.2.0", "0.2.0"}, {">=0.1", "0.2.0"}} {
+		runPkg(t, sb, "", "plugin", "uninstall", "gitty")
+		if o := runPkg(t, sb, "", "plugin", "install", "file://"+repo, "--version", c.version); o.code != 0 {
+			t.Fatalf("install --version %s: %s", c.version, o.stderr)
+		}
+		if o := runPkg(t, sb, "", "plugin", "list"); !strings.Contains(o.stdout, "gitty \t"+c.want) {
+			t.Errorf("install --version %s:\n%s", c.version, o.stdout)
+		}
+	}
+	if o := runPkg(t, sb, "", "plugin", "update", "gitty"); o.code == 0 || !strings.Contains(o.stderr, "pinned to version 0.2.0") {
+		t.Errorf("updating a plugin pinned to a tag: %d %s", o.code, o.stderr)
+	}
+	runPkg(t, sb, "", "plugin", "uninstall", "gitty")
+	if o := runPkg(t, sb, "", "plugin", "install", "file://"+repo, "--version", "~9"); o.code == 0 || !strings.Contains(o.stderr, "no tag meeting") {
+		t.Errorf("a constraint no tag meets: %d %s", o.code, o.stderr)
 	}
 }

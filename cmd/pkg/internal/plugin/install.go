@@ -12,6 +12,8 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+
+	"github.com/Masterminds/semver/v3"
 )
 
 // Installer installs plugins as Helm's installers do: a local directory
@@ -86,13 +88,62 @@ func (in *Installer) fromRepository(ctx context.Context, src, version string) (*
 	}
 	args := []string{"clone", "--quiet"}
 	if version != "" {
-		args = append(args, "--branch", version)
+		ref, err := solveVersion(ctx, src, version)
+		if err != nil {
+			return nil, err
+		}
+		args = append(args, "--branch", ref)
 	}
 	args = append(args, "--", src, clone)
 	if out, err := exec.CommandContext(ctx, "git", args...).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("cloning %s: %w: %s", src, err, strings.TrimSpace(string(out)))
 	}
 	return in.link(clone, name)
+}
+
+// solveVersion picks the branch or tag of the repository at src that
+// version names: itself when a branch or tag is so named, else the
+// highest tag that is a semantic version meeting version as a
+// constraint (">=1.2", "~0.8"), as Helm's installer does.
+func solveVersion(ctx context.Context, src, version string) (string, error) {
+	out, err := exec.CommandContext(ctx, "git", "ls-remote", "--tags", "--heads", "--", src).Output()
+	if err != nil {
+		return "", fmt.Errorf("listing the versions of %s: %w", src, err)
+	}
+	var tags []string
+	for _, line := range strings.Split(string(out), "\n") {
+		_, ref, ok := strings.Cut(line, "\t")
+		if !ok {
+			continue
+		}
+		ref = strings.TrimSuffix(ref, "^{}")
+		name := strings.TrimPrefix(strings.TrimPrefix(ref, "refs/tags/"), "refs/heads/")
+		if name == version {
+			return version, nil
+		}
+		if strings.HasPrefix(ref, "refs/tags/") {
+			tags = append(tags, name)
+		}
+	}
+	c, err := semver.NewConstraint(version)
+	if err != nil {
+		return "", fmt.Errorf("%s has no branch or tag %q, and it is not a version constraint: %w", src, version, err)
+	}
+	var best *semver.Version
+	pick := ""
+	for _, t := range tags {
+		v, err := semver.NewVersion(t)
+		if err != nil || !c.Check(v) {
+			continue
+		}
+		if best == nil || v.GreaterThan(best) {
+			best, pick = v, t
+		}
+	}
+	if pick == "" {
+		return "", fmt.Errorf("%s has no tag meeting the version constraint %q", src, version)
+	}
+	return pick, nil
 }
 
 // fromArchive downloads a gzipped tar of a plugin and unpacks it into
@@ -198,6 +249,9 @@ func Update(ctx context.Context, p *Plugin) error {
 	}
 	if _, err := os.Stat(filepath.Join(dir, ".git")); err != nil {
 		return fmt.Errorf("plugin %q was not installed from a repository: uninstall it and install it again", p.Metadata.Name)
+	}
+	if exec.CommandContext(ctx, "git", "-C", dir, "symbolic-ref", "-q", "HEAD").Run() != nil {
+		return fmt.Errorf("plugin %q is pinned to version %s: uninstall it and install the version you want with --version", p.Metadata.Name, p.Metadata.Version)
 	}
 	if out, err := exec.CommandContext(ctx, "git", "-C", dir, "pull", "--quiet", "--ff-only").CombinedOutput(); err != nil {
 		return fmt.Errorf("updating plugin %q: %w: %s", p.Metadata.Name, err, strings.TrimSpace(string(out)))
