@@ -15,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/util/retry"
 )
 
 // LeaseNamespace holds the nodes' heartbeat Leases.
@@ -182,27 +183,32 @@ func (a *Agent) Register(ctx context.Context) error {
 	} else if !apierrors.IsAlreadyExists(err) {
 		return fmt.Errorf("registering node %s: %w", want.Name, err)
 	}
-	cur, err := nodes.Get(ctx, want.Name, metav1.GetOptions{})
-	if err != nil {
-		return fmt.Errorf("registering node %s: %w", want.Name, err)
-	}
-	cur.Labels = want.Labels
-	before := configTaints(cur.Annotations)
-	var taints []corev1.Taint
-	for _, t := range cur.Spec.Taints {
-		if t.Key != corev1.TaintNodeUnreachable && t.Key != corev1.TaintNodeNotReady &&
-			!hasTaint(before, t) && !hasTaint(want.Spec.Taints, t) {
-			taints = append(taints, t)
+	// The node lifecycle controller may write the node meanwhile (its
+	// taints, its conditions): a conflict reads it again.
+	err := retry.RetryOnConflict(retry.DefaultBackoff, func() error {
+		cur, err := nodes.Get(ctx, want.Name, metav1.GetOptions{})
+		if err != nil {
+			return err
 		}
-	}
-	cur.Spec.Taints = append(taints, want.Spec.Taints...)
-	cur.Annotations = setConfigTaints(cur.Annotations, want.Spec.Taints)
-	cur, err = nodes.Update(ctx, cur, metav1.UpdateOptions{})
+		cur.Labels = want.Labels
+		before := configTaints(cur.Annotations)
+		var taints []corev1.Taint
+		for _, t := range cur.Spec.Taints {
+			if t.Key != corev1.TaintNodeUnreachable && t.Key != corev1.TaintNodeNotReady &&
+				!hasTaint(before, t) && !hasTaint(want.Spec.Taints, t) {
+				taints = append(taints, t)
+			}
+		}
+		cur.Spec.Taints = append(taints, want.Spec.Taints...)
+		cur.Annotations = setConfigTaints(cur.Annotations, want.Spec.Taints)
+		if cur, err = nodes.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
+			return err
+		}
+		cur.Status = want.Status
+		_, err = nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{})
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("registering node %s: %w", want.Name, err)
-	}
-	cur.Status = want.Status
-	if _, err := nodes.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
 		return fmt.Errorf("registering node %s: %w", want.Name, err)
 	}
 	a.log().Info("node re-registered", "node", want.Name)
@@ -218,10 +224,28 @@ func hasTaint(ts []corev1.Taint, t corev1.Taint) bool {
 	return false
 }
 
-// Run registers the node and heartbeats until ctx ends.
+// registerRetry is how long Run waits before registering again after a
+// failure (the API server restarting, say).
+const registerRetry = time.Second
+
+// Run registers the node and heartbeats until ctx ends. A registration
+// that fails is tried again: a node agent that gave up would leave its
+// node unreachable for good.
 func (a *Agent) Run(ctx context.Context) error {
-	if err := a.Register(ctx); err != nil {
-		return err
+	for {
+		err := a.Register(ctx)
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return err
+		}
+		a.log().Warn("registering the node; trying again", "node", a.Config.Name, "err", err, "in", registerRetry)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(registerRetry):
+		}
 	}
 	every := a.RenewEvery
 	if every <= 0 {

@@ -2,13 +2,19 @@ package node
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/kubernetes/fake"
+	k8stesting "k8s.io/client-go/testing"
 
 	"pkg.dev/pkg/internal/testcluster"
 )
@@ -182,4 +188,49 @@ func TestAgentRepairsANodeMarkedUnknown(t *testing.T) {
 	short, cancelShort := context.WithTimeout(ctx, 10*time.Second)
 	defer cancelShort()
 	waitFor(t, short, "node Ready again", func() bool { return status() == corev1.ConditionTrue })
+}
+
+// An agent coming back to a node that the lifecycle controller writes
+// meanwhile (a conflict on the node's update or status) registers all the
+// same, and one whose registration fails tries again instead of leaving
+// its node unreachable for good.
+func TestAgentRegistersThroughConflicts(t *testing.T) {
+	old := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "node-1", ResourceVersion: "1"},
+		Spec:   corev1.NodeSpec{Taints: []corev1.Taint{{Key: corev1.TaintNodeUnreachable, Effect: corev1.TaintEffectNoExecute}}},
+		Status: corev1.NodeStatus{Conditions: []corev1.NodeCondition{{Type: corev1.NodeReady, Status: corev1.ConditionUnknown}}}}
+	cs := fake.NewSimpleClientset(old)
+	conflicts, failures := 0, 0
+	cs.PrependReactor("update", "nodes", func(a k8stesting.Action) (bool, runtime.Object, error) {
+		if a.GetSubresource() == "status" && conflicts < 2 {
+			conflicts++
+			return true, nil, apierrors.NewConflict(schema.GroupResource{Resource: "nodes"}, "node-1", errors.New("the object has been modified"))
+		}
+		return false, nil, nil
+	})
+	cs.PrependReactor("create", "nodes", func(k8stesting.Action) (bool, runtime.Object, error) {
+		if failures < 1 {
+			failures++
+			return true, nil, apierrors.NewServiceUnavailable("restarting")
+		}
+		return false, nil, nil
+	})
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	agent := &Agent{Config: Config{Name: "node-1", CPU: resource.MustParse("1"), Memory: resource.MustParse("1Gi"), Pods: 10}, Client: cs, RenewEvery: 50 * time.Millisecond}
+	go func() { _ = agent.Run(ctx) }()
+	waitFor(t, ctx, "node Ready and untainted", func() bool {
+		n, err := cs.CoreV1().Nodes().Get(ctx, "node-1", metav1.GetOptions{})
+		if err != nil || len(n.Spec.Taints) != 0 {
+			return false
+		}
+		for _, c := range n.Status.Conditions {
+			if c.Type == corev1.NodeReady {
+				return c.Status == corev1.ConditionTrue
+			}
+		}
+		return false
+	})
+	if conflicts != 2 || failures != 1 {
+		t.Errorf("%d conflicts and %d failures met, want 2 and 1", conflicts, failures)
+	}
 }
