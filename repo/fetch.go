@@ -32,12 +32,40 @@ type Fetcher struct {
 	// body is read with the bytes read so far and the expected total (-1
 	// when the server does not say), and a last time with done set.
 	Progress func(rawURL string, read, total int64, done bool)
+	// Schemes fetch URLs of schemes other than http and https (s3://,
+	// gs://, git+https://, ...): the downloaders of Helm plugins.
+	Schemes map[string]SchemeGetter
+}
+
+// SchemeGetter downloads rawURL on behalf of repository e (whose TLS
+// files it is given).
+type SchemeGetter func(ctx context.Context, e *Entry, rawURL string) ([]byte, error)
+
+// Handles tells whether f can download rawURL: an http(s) URL with a
+// host, or a URL of one of its Schemes.
+func (f *Fetcher) Handles(rawURL string) bool {
+	u, err := url.Parse(rawURL)
+	if err != nil {
+		return false
+	}
+	if u.Scheme == "http" || u.Scheme == "https" {
+		return u.Host != ""
+	}
+	_, ok := f.Schemes[u.Scheme]
+	return ok
 }
 
 // Get downloads rawURL on behalf of repository e, whose URL decides where
 // its credentials may go and whose TLS files configure the connection. e
 // may describe an ad-hoc repository (a --repo URL or a chart URL).
 func (f *Fetcher) Get(ctx context.Context, e *Entry, rawURL, accept string) ([]byte, error) {
+	if u, err := url.Parse(rawURL); err == nil && u.Scheme != "http" && u.Scheme != "https" {
+		get, ok := f.Schemes[u.Scheme]
+		if !ok {
+			return nil, fmt.Errorf("could not find protocol handler for: %s", u.Scheme)
+		}
+		return get(ctx, e, rawURL)
+	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, rawURL, nil)
 	if err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/url"
 	"strings"
 )
 
@@ -56,7 +55,7 @@ func (r *Resolver) Download(ctx context.Context, req Request) (*Download, error)
 	switch {
 	case req.RepoURL != "":
 		return r.fromRepoURL(ctx, req)
-	case isHTTPURL(req.Ref):
+	case r.Fetcher.Handles(req.Ref):
 		return r.fromURL(ctx, req)
 	}
 	repoName, chartName, ok := strings.Cut(req.Ref, "/")
@@ -153,11 +152,6 @@ func mergeAccess(e *Entry, flags Entry) *Entry {
 	}
 	m.InsecureSkipTLSVerify = m.InsecureSkipTLSVerify || flags.InsecureSkipTLSVerify
 	return &m
-}
-
-func isHTTPURL(s string) bool {
-	u, err := url.Parse(s)
-	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
 }
 
 // IsNotFound reports whether err means the chart, version or repository

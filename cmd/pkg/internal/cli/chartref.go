@@ -102,7 +102,8 @@ func (c *chartPathOptions) locateContext(ctx context.Context, name string) (stri
 
 // download fetches the chart name as locate and `pkg pull` do.
 func (c *chartPathOptions) download(ctx context.Context, name, repoConfig string, cache repo.Cache) (*repo.Download, error) {
-	if strings.Contains(name, "://") && !strings.HasPrefix(name, "http://") && !strings.HasPrefix(name, "https://") {
+	fetcher := newFetcher(c.env, defaultRepoTimeout)
+	if strings.Contains(name, "://") && !fetcher.Handles(name) {
 		return nil, fmt.Errorf("cannot download chart %q: %w", name, errRemoteCharts)
 	}
 	if c.repoURL == "" && !strings.Contains(name, "/") {
@@ -114,7 +115,7 @@ func (c *chartPathOptions) download(ctx context.Context, name, repoConfig string
 		return nil, err
 	}
 	r := &repo.Resolver{
-		Fetcher:      newFetcher(c.env, defaultRepoTimeout),
+		Fetcher:      fetcher,
 		Repositories: files,
 		Cache:        cache,
 		Warn:         warnFunc(c.env),

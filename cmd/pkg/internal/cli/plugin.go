@@ -1,6 +1,8 @@
 package cli
 
 import (
+	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -9,8 +11,10 @@ import (
 	"strings"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"pkg.dev/pkg/cmd/pkg/internal/plugin"
+	"pkg.dev/pkg/repo"
 )
 
 // pluginsDir is $HELM_PLUGINS, else Helm's default under the data home:
@@ -279,4 +283,49 @@ func runPluginProgram(cmd *cobra.Command, env Env, environ []string, main string
 		return &exitError{code: ee.ExitCode(), err: errors.New(failMsg)}
 	}
 	return err
+}
+
+// pluginSchemes are the URL schemes the installed plugins' downloaders
+// fetch (unless $HELM_NO_PLUGINS is 1), for the repository fetcher. The
+// first plugin claiming a scheme gets it.
+func pluginSchemes(env Env) map[string]repo.SchemeGetter {
+	if env.getenv("HELM_NO_PLUGINS") == "1" {
+		return nil
+	}
+	found, _ := plugin.Find(pluginsDir(env))
+	schemes := map[string]repo.SchemeGetter{}
+	for _, p := range found {
+		for _, d := range p.Metadata.Downloaders {
+			for _, proto := range d.Protocols {
+				if _, taken := schemes[proto]; taken {
+					continue
+				}
+				schemes[proto] = func(ctx context.Context, e *repo.Entry, rawURL string) ([]byte, error) {
+					return runDownloader(ctx, env, p, d, e, rawURL)
+				}
+			}
+		}
+	}
+	return schemes
+}
+
+// runDownloader runs a plugin's downloader for rawURL and returns what it
+// printed.
+func runDownloader(ctx context.Context, env Env, p *plugin.Plugin, d plugin.Downloader, e *repo.Entry, rawURL string) ([]byte, error) {
+	g := &globalOptions{}
+	g.addFlags(pflag.NewFlagSet("defaults", pflag.ContinueOnError), env)
+	environ, expand := pluginEnvironment(env, g, p)
+	var cert, key, ca string
+	if e != nil {
+		cert, key, ca = e.CertFile, e.KeyFile, e.CAFile
+	}
+	main, argv := p.DownloadCommand(d, cert, key, ca, rawURL, expand)
+	var stdout, stderr bytes.Buffer
+	prog := exec.CommandContext(ctx, main, argv...)
+	prog.Env = environ
+	prog.Stdout, prog.Stderr = &stdout, &stderr
+	if err := prog.Run(); err != nil {
+		return nil, fmt.Errorf("plugin %q could not download %s: %w: %s", p.Metadata.Name, rawURL, err, strings.TrimSpace(stderr.String()))
+	}
+	return stdout.Bytes(), nil
 }

@@ -169,3 +169,65 @@ func TestPluginFromArchiveAndRepository(t *testing.T) {
 		t.Errorf("a constraint no tag meets: %d %s", o.code, o.stderr)
 	}
 }
+
+// TestPluginDownloaders: a repository whose URLs have a scheme a plugin's
+// downloader serves (as helm-s3's s3://) is added, searched, pulled from
+// and rendered by pkg as by helm, with the same bytes; without the plugin
+// both refuse the scheme.
+func TestPluginDownloaders(t *testing.T) {
+	helmRef(t)
+	sb := newSandbox(t)
+	dl := writePlugin(t, filepath.Join(t.TempDir(), "myfs"), `name: myfs
+version: 0.1.0
+description: reads myfs:// URLs from the local disk
+downloaders:
+- command: "run.sh"
+  protocols: ["myfs"]
+`, `# arguments: certificate, key and CA files, then the URL
+case "$4" in myfs://*) exec cat "${4#myfs://}";; esac
+echo "not a myfs URL: $4" >&2
+exit 1
+`)
+	repoDir := t.TempDir()
+	if o := runPkg(t, sb, "", "package", filepath.Join(chartsDir(t), "hello"), "-d", repoDir); o.code != 0 {
+		t.Fatal(o.stderr)
+	}
+	url := "myfs://" + repoDir
+	if o := runPkg(t, sb, "", "repo", "index", repoDir, "--url", url); o.code != 0 {
+		t.Fatal(o.stderr)
+	}
+	sb["HELM_NO_PLUGINS"] = "1"
+	h, p := runHelm(t, sb, t.TempDir(), "", "repo", "add", "mine", url), runPkg(t, sb, "", "repo", "add", "mine", url)
+	if h.code == 0 || p.code == 0 || !strings.Contains(p.stderr, "could not find protocol handler for: myfs") {
+		t.Errorf("without the plugin: helm %d %s; pkg %d %s", h.code, h.stderr, p.code, p.stderr)
+	}
+	delete(sb, "HELM_NO_PLUGINS")
+	if o := runPkg(t, sb, "", "plugin", "install", dl); o.code != 0 {
+		t.Fatal(o.stderr)
+	}
+	if h := runHelm(t, sb, t.TempDir(), "", "repo", "add", "theirs", url); h.code != 0 {
+		t.Fatalf("helm repo add: %s", h.stderr)
+	}
+	if o := runPkg(t, sb, "", "repo", "add", "mine", url); o.code != 0 {
+		t.Fatalf("pkg repo add: %s", o.stderr)
+	}
+	if o := runPkg(t, sb, "", "search", "repo", "mine/hello"); o.code != 0 || !strings.Contains(o.stdout, "mine/hello") {
+		t.Errorf("search: %d %s %s", o.code, o.stdout, o.stderr)
+	}
+	hd, pd := t.TempDir(), t.TempDir()
+	if h := runHelm(t, sb, t.TempDir(), "", "pull", "theirs/hello", "-d", hd); h.code != 0 {
+		t.Fatalf("helm pull: %s", h.stderr)
+	}
+	if o := runPkg(t, sb, "", "pull", "mine/hello", "-d", pd); o.code != 0 {
+		t.Fatalf("pkg pull: %s", o.stderr)
+	}
+	hb, _ := os.ReadFile(filepath.Join(hd, "hello-0.1.0.tgz"))
+	pb, err := os.ReadFile(filepath.Join(pd, "hello-0.1.0.tgz"))
+	if err != nil || len(pb) == 0 || !bytes.Equal(hb, pb) {
+		t.Errorf("the pulled archives differ (%d and %d bytes): %v", len(hb), len(pb), err)
+	}
+	h, p = runHelm(t, sb, t.TempDir(), "", "template", "r", "theirs/hello"), runPkg(t, sb, "", "template", "r", "mine/hello")
+	if h.code != 0 || p.code != 0 || h.stdout != p.stdout {
+		t.Errorf("template from the repository: helm %d %s, pkg %d %s", h.code, h.stderr, p.code, p.stderr)
+	}
+}

@@ -31,6 +31,7 @@ func newFetcher(env Env, timeout time.Duration) *repo.Fetcher {
 		Client:    &http.Client{Transport: tr, Timeout: timeout},
 		UserAgent: "pkg/" + version,
 		Progress:  terminalProgress(env),
+		Schemes:   pluginSchemes(env),
 	}
 }
 

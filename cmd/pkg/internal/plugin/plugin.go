@@ -50,6 +50,33 @@ type Metadata struct {
 	PlatformCommand []Command            `json:"platformCommand"`
 	Hooks           map[string]string    `json:"hooks"`
 	PlatformHooks   map[string][]Command `json:"platformHooks"`
+	// Downloaders fetch chart repositories' URLs of other schemes
+	// (s3://, gs://, git+https://, ...).
+	Downloaders []Downloader `json:"downloaders"`
+}
+
+// Downloader is a program that prints the content of a URL of one of its
+// protocols; it is called with the repository's certificate, key and CA
+// files and the URL after its own arguments.
+type Downloader struct {
+	Command   string   `json:"command"`
+	Protocols []string `json:"protocols"`
+}
+
+// DownloadCommand returns the program and arguments that fetch rawURL
+// with d, a downloader of p: the command, relative to the plugin's
+// directory unless absolute, with its variables expanded.
+func (p *Plugin) DownloadCommand(d Downloader, certFile, keyFile, caFile, rawURL string, expand func(string) string) (string, []string) {
+	parts := strings.Split(d.Command, " ")
+	main := os.Expand(parts[0], expand)
+	if !filepath.IsAbs(main) {
+		main = filepath.Join(p.Dir, main)
+	}
+	var argv []string
+	for _, a := range parts[1:] {
+		argv = append(argv, os.Expand(a, expand))
+	}
+	return main, append(argv, certFile, keyFile, caFile, rawURL)
 }
 
 // Plugin is an installed plugin.
