@@ -88,6 +88,25 @@ func (e *Env) lock(ctx context.Context, namespace, name string) (func(), error) 
 	return unlock, err
 }
 
+// buildDeployed builds the manifest of a revision already applied (the
+// current one of an upgrade or rollback, the one an uninstall deletes).
+// An object of a kind the cluster no longer serves (an API version
+// removed by a Kubernetes upgrade, a CRD deleted) cannot exist in it: it
+// is left out with a word, where Helm refuses to go on and the user has
+// to rewrite the stored release (helm-mapkubeapis). The manifest being
+// applied is built strictly: that one must map.
+func (e *Env) buildDeployed(ctx context.Context, rel *Release, namespace string) (ResourceList, error) {
+	sb, ok := e.Target.(ServedBuilder)
+	if !ok {
+		return e.Target.Build(ctx, rel.Manifest, namespace)
+	}
+	list, unserved, err := sb.BuildServed(ctx, rel.Manifest, namespace)
+	for _, u := range unserved {
+		e.say(fmt.Sprintf("revision %d of %q: %v; the cluster does not serve that kind, so nothing of it can be there: left out", rel.Version, rel.Name, u))
+	}
+	return list, err
+}
+
 // lookup picks the lookup function a render uses: the caller's, else the
 // target's, except in a client dry run, which does not read the cluster.
 func (e *Env) lookup(ctx context.Context, given render.LookupFunc, dry DryRun) render.LookupFunc {

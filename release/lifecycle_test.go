@@ -545,3 +545,54 @@ spec:
 		t.Errorf("the Pod survived a rollback with RecreatePods: %v", err)
 	}
 }
+
+// TestUnservedKindsOfTheDeployedRevision: a deployed revision holding an
+// object of a kind the cluster no longer serves (an API removed by a
+// Kubernetes upgrade) does not block the next upgrade or the uninstall,
+// where Helm stops ("unable to build kubernetes objects from current
+// release manifest"); the object is left out with a word. A revision to
+// apply must still map.
+func TestUnservedKindsOfTheDeployedRevision(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	c := chartOf(t, "gone", map[string]string{"cm.yaml": cm("gone-cm", "1")})
+	if _, err := w.env.Install(ctxT(t), c, nil, install("gone")); err != nil {
+		t.Fatal(err)
+	}
+	const unserved = "---\n# Source: gone/templates/gadget.yaml\napiVersion: legacy.example.com/v1beta1\nkind: Gadget\nmetadata:\n  name: old\n"
+	// As if the chart had a Gadget when it was installed, and the
+	// cluster has dropped that API since.
+	addUnserved := func(version int) {
+		r, err := w.env.Storage.Get(ctxT(t), "gone", version)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Manifest += unserved
+		if err := w.env.Storage.Update(ctxT(t), r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	addUnserved(1)
+	c2 := chartOf(t, "gone", map[string]string{"cm.yaml": cm("gone-cm", "2")})
+	if _, err := w.env.Upgrade(ctxT(t), c2, nil, upgrade("gone")); err != nil {
+		t.Fatalf("upgrade over a revision with an unserved kind: %v", err)
+	}
+	if !w.said(`"Gadget"`) || !w.said("left out") {
+		t.Errorf("no word of the object left out: %q", w.progress)
+	}
+	got, err := w.cs.CoreV1().ConfigMaps("default").Get(ctxT(t), "gone-cm", metav1.GetOptions{})
+	if err != nil || got.Data["v"] != "2" {
+		t.Fatalf("the upgrade did not apply: %v %v", err, got)
+	}
+	// Rolling back to revision 1 would apply the Gadget: refused.
+	if _, err := w.env.Rollback(ctxT(t), release.RollbackOptions{Name: "gone", Namespace: "default", Revision: 1}); err == nil || !strings.Contains(err.Error(), `no matches for kind "Gadget"`) {
+		t.Errorf("rollback to a revision with an unserved kind: %v", err)
+	}
+	addUnserved(2)
+	if _, err := w.env.Uninstall(ctxT(t), "default", "gone", release.UninstallOptions{}); err != nil {
+		t.Fatalf("uninstall of a revision with an unserved kind: %v", err)
+	}
+	if w.configMapExists("gone-cm") {
+		t.Error("the uninstall left the ConfigMap")
+	}
+}

@@ -148,7 +148,7 @@ type rollbackPlan struct {
 // readLive, reads the target's live objects.
 func (e *Env) planRollback(ctx context.Context, current, target *Release, readLive bool) rollbackPlan {
 	var p rollbackPlan
-	if p.current, p.err = e.Target.Build(ctx, current.Manifest, current.Namespace); p.err != nil {
+	if p.current, p.err = e.buildDeployed(ctx, current, current.Namespace); p.err != nil {
 		p.err = fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", p.err)
 		return p
 	}

@@ -151,6 +151,13 @@ type Looker interface {
 	Lookup(ctx context.Context) render.LookupFunc
 }
 
+// ServedBuilder is implemented by targets that can build a manifest
+// leaving out the objects whose kinds the cluster does not serve (any
+// more), reporting each in unserved.
+type ServedBuilder interface {
+	BuildServed(ctx context.Context, manifest, namespace string) (list ResourceList, unserved []error, err error)
+}
+
 // PodRecreator is implemented by targets that can restart the Pods of
 // workloads by deleting them (`pkg rollback --recreate-pods`).
 type PodRecreator interface {

@@ -152,7 +152,9 @@ func (e *Env) deleteResources(ctx context.Context, rel *Release, propagation str
 		}
 		fmt.Fprintf(&b, "---\n%s\n", m.Content)
 	}
-	list, err := e.Target.Build(ctx, b.String(), rel.Namespace)
+	toDelete := *rel
+	toDelete.Manifest = b.String()
+	list, err := e.buildDeployed(ctx, &toDelete, rel.Namespace)
 	if err != nil {
 		return nil, "", fmt.Errorf("unable to build kubernetes objects for delete: %w", err)
 	}

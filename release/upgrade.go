@@ -121,7 +121,7 @@ func (e *Env) Upgrade(ctx context.Context, c *chart.Chart, vals map[string]any, 
 			Notes:         res.Notes,
 		},
 	}
-	currentRes, err := e.Target.Build(ctx, current.Manifest, o.Namespace)
+	currentRes, err := e.buildDeployed(ctx, current, o.Namespace)
 	if err != nil {
 		return nil, fmt.Errorf("unable to build kubernetes objects from current release manifest: %w", err)
 	}

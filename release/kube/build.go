@@ -25,33 +25,50 @@ import (
 // resource through discovery; a namespaced object without a namespace gets
 // namespace.
 func (c *Client) Build(ctx context.Context, manifest, namespace string) (release.ResourceList, error) {
-	var list release.ResourceList
+	list, _, err := c.build(ctx, manifest, namespace, false)
+	return list, err
+}
+
+// BuildServed is Build leaving out the objects whose kinds the cluster
+// does not serve, each named by an *UnknownKindError in unserved.
+func (c *Client) BuildServed(ctx context.Context, manifest, namespace string) (release.ResourceList, []error, error) {
+	return c.build(ctx, manifest, namespace, true)
+}
+
+// build is Build; with skipUnknown an object of a kind the cluster does
+// not serve is left out and reported in unserved instead of failing.
+func (c *Client) build(ctx context.Context, manifest, namespace string, skipUnknown bool) (list release.ResourceList, unserved []error, err error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		doc, err := reader.Read()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
-			return nil, fmt.Errorf("reading manifest document %d: %w", n, err)
+			return nil, nil, fmt.Errorf("reading manifest document %d: %w", n, err)
 		}
 		source := sourceOf(doc)
 		objs, err := decodeDocument(doc)
 		if err != nil {
-			return nil, fmt.Errorf("decoding %s: %w", docName(n, source), err)
+			return nil, nil, fmt.Errorf("decoding %s: %w", docName(n, source), err)
 		}
 		for _, obj := range objs {
 			r, err := c.resource(ctx, obj, namespace, source)
+			var unknown *UnknownKindError
+			if skipUnknown && errors.As(err, &unknown) {
+				unserved = append(unserved, err)
+				continue
+			}
 			if err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 			list = append(list, r)
 		}
 	}
-	return list, nil
+	return list, unserved, nil
 }
 
 // resource maps one decoded object to a release.Resource.

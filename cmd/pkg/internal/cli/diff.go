@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"pkg.dev/pkg/release"
+	"pkg.dev/pkg/release/kube"
 	"pkg.dev/pkg/render"
 )
 
@@ -299,7 +301,14 @@ func writeManifestDiff(out io.Writer, oldManifest, newManifest, oldLabel, newLab
 // resourceSummary lists a revision's resources with their readiness, for
 // `status --show-resources`.
 func resourceSummary(ctx context.Context, re *release.Env, rel *release.Release) (string, error) {
-	list, err := re.Target.Build(ctx, rel.Manifest, rel.Namespace)
+	var list release.ResourceList
+	var unserved []error
+	var err error
+	if sb, ok := re.Target.(release.ServedBuilder); ok {
+		list, unserved, err = sb.BuildServed(ctx, rel.Manifest, rel.Namespace)
+	} else {
+		list, err = re.Target.Build(ctx, rel.Manifest, rel.Namespace)
+	}
 	if err != nil {
 		return "", fmt.Errorf("reading the resources of %q: %w", rel.Name, err)
 	}
@@ -325,6 +334,14 @@ func resourceSummary(ctx context.Context, re *release.Env, rel *release.Release)
 			kind += "." + r.GVK.Group
 		}
 		rows = append(rows, []any{kind, r.Name, r.Namespace, ready, reason})
+	}
+	// Objects of kinds the cluster does not serve (any more) cannot be
+	// there: listed as such rather than failing the whole status.
+	for _, u := range unserved {
+		var uk *kube.UnknownKindError
+		if errors.As(u, &uk) {
+			rows = append(rows, []any{uk.Kind + " (" + uk.APIVersion + ")", uk.Name, "", "missing", "kind not served by the cluster"})
+		}
 	}
 	if err := writeTable(&b, 0, rows); err != nil {
 		return "", err
