@@ -90,11 +90,13 @@ func (e *Env) lock(ctx context.Context, namespace, name string) (func(), error) 
 
 // buildDeployed builds the manifest of a revision already applied (the
 // current one of an upgrade or rollback, the one an uninstall deletes).
-// An object of a kind the cluster no longer serves (an API version
-// removed by a Kubernetes upgrade, a CRD deleted) cannot exist in it: it
-// is left out with a word, where Helm refuses to go on and the user has
-// to rewrite the stored release (helm-mapkubeapis). The manifest being
-// applied is built strictly: that one must map.
+// Where the cluster no longer serves an object's API version (removed by
+// a Kubernetes upgrade), the object is read in the version the cluster
+// serves for its kind, or, when it serves the kind in none (a CRD
+// deleted), left out, since nothing of it can be there; each with a word.
+// Helm refuses to go on there, and its users rewrite the stored release
+// (helm-mapkubeapis). The manifest being applied is built strictly: that
+// one must map.
 func (e *Env) buildDeployed(ctx context.Context, rel *Release, namespace string) (ResourceList, error) {
 	sb, ok := e.Target.(ServedBuilder)
 	if !ok {
@@ -102,7 +104,7 @@ func (e *Env) buildDeployed(ctx context.Context, rel *Release, namespace string)
 	}
 	list, unserved, err := sb.BuildServed(ctx, rel.Manifest, namespace)
 	for _, u := range unserved {
-		e.say(fmt.Sprintf("revision %d of %q: %v; the cluster does not serve that kind, so nothing of it can be there: left out", rel.Version, rel.Name, u))
+		e.say(fmt.Sprintf("revision %d of %q: %s", rel.Version, rel.Name, u))
 	}
 	return list, err
 }

@@ -577,7 +577,7 @@ func TestUnservedKindsOfTheDeployedRevision(t *testing.T) {
 	if _, err := w.env.Upgrade(ctxT(t), c2, nil, upgrade("gone")); err != nil {
 		t.Fatalf("upgrade over a revision with an unserved kind: %v", err)
 	}
-	if !w.said(`"Gadget"`) || !w.said("left out") {
+	if !w.said(`Gadget "old" of legacy.example.com/v1beta1 is left out`) {
 		t.Errorf("no word of the object left out: %q", w.progress)
 	}
 	got, err := w.cs.CoreV1().ConfigMaps("default").Get(ctxT(t), "gone-cm", metav1.GetOptions{})
@@ -594,5 +594,71 @@ func TestUnservedKindsOfTheDeployedRevision(t *testing.T) {
 	}
 	if w.configMapExists("gone-cm") {
 		t.Error("the uninstall left the ConfigMap")
+	}
+}
+
+// TestMovedAPIOfTheDeployedRevision: an object the deployed revision
+// wrote in an API version the cluster has dropped for a later one
+// (apps/v1beta2 for apps/v1, extensions/v1beta1 Ingress for
+// networking.k8s.io/v1) is read in the served version, so that an
+// upgrade that drops it from the chart deletes it, as after
+// helm-mapkubeapis.
+func TestMovedAPIOfTheDeployedRevision(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	deploy := `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: moved-web
+spec:
+  selector:
+    matchLabels: {app: moved-web}
+  template:
+    metadata:
+      labels: {app: moved-web}
+    spec:
+      containers:
+        - name: web
+          image: busybox
+`
+	ingress := `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: moved-web
+spec:
+  defaultBackend:
+    service: {name: moved-web, port: {number: 80}}
+`
+	c := chartOf(t, "moved", map[string]string{"cm.yaml": cm("moved-cm", "1"), "d.yaml": deploy, "ing.yaml": ingress})
+	if _, err := w.env.Install(ctxT(t), c, nil, install("moved")); err != nil {
+		t.Fatal(err)
+	}
+	// As if revision 1 had been installed on an older Kubernetes.
+	r, err := w.env.Storage.Get(ctxT(t), "moved", 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Manifest = strings.Replace(r.Manifest, "apiVersion: apps/v1\n", "apiVersion: apps/v1beta2\n", 1)
+	r.Manifest = strings.Replace(r.Manifest, "apiVersion: networking.k8s.io/v1\n", "apiVersion: extensions/v1beta1\n", 1)
+	if !strings.Contains(r.Manifest, "apps/v1beta2") || !strings.Contains(r.Manifest, "extensions/v1beta1") {
+		t.Fatalf("manifest not rewritten:\n%s", r.Manifest)
+	}
+	if err := w.env.Storage.Update(ctxT(t), r); err != nil {
+		t.Fatal(err)
+	}
+	c2 := chartOf(t, "moved", map[string]string{"cm.yaml": cm("moved-cm", "2")})
+	if _, err := w.env.Upgrade(ctxT(t), c2, nil, upgrade("moved")); err != nil {
+		t.Fatalf("upgrade: %v", err)
+	}
+	for _, want := range []string{`Deployment "moved-web" of apps/v1beta2 is read as apps/v1`, `Ingress "moved-web" of extensions/v1beta1 is read as networking.k8s.io/v1`} {
+		if !w.said(want) {
+			t.Errorf("no word %q: %q", want, w.progress)
+		}
+	}
+	if _, err := w.cs.AppsV1().Deployments("default").Get(ctxT(t), "moved-web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Deployment dropped from the chart is still there: %v", err)
+	}
+	if _, err := w.cs.NetworkingV1().Ingresses("default").Get(ctxT(t), "moved-web", metav1.GetOptions{}); !apierrors.IsNotFound(err) {
+		t.Errorf("the Ingress dropped from the chart is still there: %v", err)
 	}
 }

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"time"
 
@@ -151,11 +152,30 @@ type Looker interface {
 	Lookup(ctx context.Context) render.LookupFunc
 }
 
-// ServedBuilder is implemented by targets that can build a manifest
-// leaving out the objects whose kinds the cluster does not serve (any
-// more), reporting each in unserved.
+// ServedBuilder is implemented by targets that can build the manifest
+// of a revision already applied whose objects' API versions the cluster
+// may no longer serve: an object whose kind is served in another version
+// (the API moved: apps/v1beta2 to apps/v1, extensions/v1beta1 Ingress to
+// networking.k8s.io/v1) is read as that version, and one whose kind is
+// not served at all is left out; each is reported in unserved.
 type ServedBuilder interface {
-	BuildServed(ctx context.Context, manifest, namespace string) (list ResourceList, unserved []error, err error)
+	BuildServed(ctx context.Context, manifest, namespace string) (list ResourceList, unserved []Unserved, err error)
+}
+
+// Unserved is an object of a manifest whose API version the cluster
+// does not serve.
+type Unserved struct {
+	Name, Namespace, APIVersion, Kind string
+	// ServedAs is the API version the object was read as, when its kind
+	// is served in another; "" when it was left out.
+	ServedAs string
+}
+
+func (u Unserved) String() string {
+	if u.ServedAs != "" {
+		return fmt.Sprintf("%s %q of %s is read as %s, the version the cluster serves", u.Kind, u.Name, u.APIVersion, u.ServedAs)
+	}
+	return fmt.Sprintf("%s %q of %s is left out: the cluster does not serve that kind, so nothing of it can be there", u.Kind, u.Name, u.APIVersion)
 }
 
 // PodRecreator is implemented by targets that can restart the Pods of

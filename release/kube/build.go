@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"sigs.k8s.io/yaml"
 
@@ -29,15 +30,45 @@ func (c *Client) Build(ctx context.Context, manifest, namespace string) (release
 	return list, err
 }
 
-// BuildServed is Build leaving out the objects whose kinds the cluster
-// does not serve, each named by an *UnknownKindError in unserved.
-func (c *Client) BuildServed(ctx context.Context, manifest, namespace string) (release.ResourceList, []error, error) {
+// BuildServed is Build for the manifest of a revision already applied
+// (see release.ServedBuilder): an object whose API version the cluster
+// does not serve is read in the version it serves for the kind (in the
+// kind's later group, for the kinds that moved out of extensions), or
+// left out when it serves the kind in none.
+func (c *Client) BuildServed(ctx context.Context, manifest, namespace string) (release.ResourceList, []release.Unserved, error) {
 	return c.build(ctx, manifest, namespace, true)
 }
 
-// build is Build; with skipUnknown an object of a kind the cluster does
-// not serve is left out and reported in unserved instead of failing.
-func (c *Client) build(ctx context.Context, manifest, namespace string, skipUnknown bool) (list release.ResourceList, unserved []error, err error) {
+// movedKinds are the kinds whose API moved to another group: the group
+// they live in now.
+var movedKinds = map[schema.GroupKind]string{
+	{Group: "extensions", Kind: "Deployment"}:    "apps",
+	{Group: "extensions", Kind: "DaemonSet"}:     "apps",
+	{Group: "extensions", Kind: "ReplicaSet"}:    "apps",
+	{Group: "extensions", Kind: "Ingress"}:       "networking.k8s.io",
+	{Group: "extensions", Kind: "NetworkPolicy"}: "networking.k8s.io",
+}
+
+// servedAs maps an object of an API version the cluster does not serve
+// to the version it serves for the kind, if any, rewriting the object's
+// apiVersion.
+func (c *Client) servedAs(ctx context.Context, obj *unstructured.Unstructured) (string, bool) {
+	gk := obj.GroupVersionKind().GroupKind()
+	if g, ok := movedKinds[gk]; ok {
+		gk.Group = g
+	}
+	m, err := c.mapper.RESTMappingWithContext(ctx, gk)
+	if err != nil {
+		return "", false
+	}
+	obj.SetAPIVersion(m.GroupVersionKind.GroupVersion().String())
+	return obj.GetAPIVersion(), true
+}
+
+// build is Build; with lenient, an object of an API version the cluster
+// does not serve is read as servedAs maps it, or left out, and reported
+// in unserved instead of failing.
+func (c *Client) build(ctx context.Context, manifest, namespace string, lenient bool) (list release.ResourceList, unserved []release.Unserved, err error) {
 	reader := utilyaml.NewYAMLReader(bufio.NewReader(strings.NewReader(manifest)))
 	for n := 1; ; n++ {
 		if err := ctx.Err(); err != nil {
@@ -58,8 +89,17 @@ func (c *Client) build(ctx context.Context, manifest, namespace string, skipUnkn
 		for _, obj := range objs {
 			r, err := c.resource(ctx, obj, namespace, source)
 			var unknown *UnknownKindError
-			if skipUnknown && errors.As(err, &unknown) {
-				unserved = append(unserved, err)
+			if lenient && errors.As(err, &unknown) {
+				u := release.Unserved{Name: obj.GetName(), Namespace: obj.GetNamespace(), APIVersion: obj.GetAPIVersion(), Kind: obj.GetKind()}
+				if v, ok := c.servedAs(ctx, obj); ok {
+					if r, err = c.resource(ctx, obj, namespace, source); err == nil {
+						u.ServedAs = v
+						unserved = append(unserved, u)
+						list = append(list, r)
+						continue
+					}
+				}
+				unserved = append(unserved, u)
 				continue
 			}
 			if err != nil {

@@ -2,7 +2,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -15,7 +14,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"pkg.dev/pkg/release"
-	"pkg.dev/pkg/release/kube"
 	"pkg.dev/pkg/render"
 )
 
@@ -302,7 +300,7 @@ func writeManifestDiff(out io.Writer, oldManifest, newManifest, oldLabel, newLab
 // `status --show-resources`.
 func resourceSummary(ctx context.Context, re *release.Env, rel *release.Release) (string, error) {
 	var list release.ResourceList
-	var unserved []error
+	var unserved []release.Unserved
 	var err error
 	if sb, ok := re.Target.(release.ServedBuilder); ok {
 		list, unserved, err = sb.BuildServed(ctx, rel.Manifest, rel.Namespace)
@@ -338,9 +336,8 @@ func resourceSummary(ctx context.Context, re *release.Env, rel *release.Release)
 	// Objects of kinds the cluster does not serve (any more) cannot be
 	// there: listed as such rather than failing the whole status.
 	for _, u := range unserved {
-		var uk *kube.UnknownKindError
-		if errors.As(u, &uk) {
-			rows = append(rows, []any{uk.Kind + " (" + uk.APIVersion + ")", uk.Name, "", "missing", "kind not served by the cluster"})
+		if u.ServedAs == "" {
+			rows = append(rows, []any{u.Kind + " (" + u.APIVersion + ")", u.Name, u.Namespace, "missing", "kind not served by the cluster"})
 		}
 	}
 	if err := writeTable(&b, 0, rows); err != nil {
