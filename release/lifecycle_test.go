@@ -662,3 +662,34 @@ spec:
 		t.Errorf("the Ingress dropped from the chart is still there: %v", err)
 	}
 }
+
+// TestRollbackToAFailedRevisionWarns: a rollback whose target failed
+// when it was applied goes on, as Helm's, and names the last revision
+// that succeeded.
+func TestRollbackToAFailedRevisionWarns(t *testing.T) {
+	t.Parallel()
+	w := newWorld(t)
+	good := chartOf(t, "warned", map[string]string{"cm.yaml": cm("warned-cm", "1")})
+	if _, err := w.env.Install(ctxT(t), good, nil, install("warned")); err != nil {
+		t.Fatal(err)
+	}
+	// Revision 2 fails: its ConfigMap is invalid.
+	bad := chartOf(t, "warned", map[string]string{"cm.yaml": cm("warned-cm", "2"), "bad.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n"})
+	if _, err := w.env.Upgrade(ctxT(t), bad, nil, upgrade("warned")); err == nil {
+		t.Fatal("the bad upgrade succeeded")
+	}
+	if _, err := w.env.Upgrade(ctxT(t), good, nil, upgrade("warned")); err != nil {
+		t.Fatal(err)
+	}
+	if h := w.history("warned"); h != "1:superseded 2:failed 3:deployed" {
+		t.Fatalf("history %q", h)
+	}
+	// The default target, the one before the last, is revision 2, which
+	// fails again.
+	if _, err := w.env.Rollback(ctxT(t), release.RollbackOptions{Name: "warned", Namespace: "default"}); err == nil || !strings.Contains(err.Error(), "Not_A_Valid_Name") {
+		t.Errorf("rollback to the failed revision: %v", err)
+	}
+	if !w.said("revision 2 failed when it was applied") || !w.said("the last earlier revision that succeeded is 1: pkg rollback warned 1") {
+		t.Errorf("no warning: %q", w.progress)
+	}
+}

@@ -82,6 +82,22 @@ func (e *Env) rollbackLocked(ctx context.Context, o RollbackOptions, h []*Releas
 	if prev == nil {
 		return nil, fmt.Errorf("release has no %d version", want)
 	}
+	if prev.Info != nil && prev.Info.Status == StatusFailed {
+		// As Helm, the revision asked for (by default the one before the
+		// last) is the target; but in an incident, rolling back to a
+		// revision that itself failed is rarely what was meant.
+		good := 0
+		for _, r := range h {
+			if r.Version != current.Version && r.Info != nil && (r.Info.Status == StatusSuperseded || r.Info.Status == StatusDeployed) {
+				good = max(good, r.Version)
+			}
+		}
+		msg := fmt.Sprintf("WARNING: revision %d failed when it was applied; rolling back to it as asked", want)
+		if good > 0 {
+			msg += fmt.Sprintf(" (the last earlier revision that succeeded is %d: pkg rollback %s %d)", good, o.Name, good)
+		}
+		e.say(msg)
+	}
 	target := &Release{
 		Name:      o.Name,
 		Namespace: current.Namespace,
