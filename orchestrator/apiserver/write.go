@@ -12,6 +12,7 @@ import (
 
 	batchv1 "k8s.io/api/batch/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 
@@ -88,7 +89,11 @@ func (s *Server) createAs(ctx context.Context, req request, o object) (_ object,
 	}
 	m["uid"] = string(uuid.NewUUID())
 	m["creationTimestamp"] = s.now().UTC().Truncate(time.Second).Format(time.RFC3339)
-	m["generation"] = 1
+	if tracksGeneration(res) {
+		m["generation"] = 1
+	} else {
+		delete(m, "generation")
+	}
 	// As kube-apiserver: a create sets no status, except a Node's, which
 	// the kubelet registers with its capacity and conditions.
 	if res.Status && !(res.Group == "" && res.Resource == "nodes") {
@@ -386,8 +391,32 @@ func merge(res *Resource, cur, in object, statusOnly bool) (object, error) {
 	if err := applyDefaults(res, next); err != nil {
 		return nil, err
 	}
-	if !equalJSON(specOf(next), specOf(cur)) {
+	if tracksGeneration(res) && !equalJSON(specOf(next), specOf(cur)) {
 		m["generation"] = num(cm, "generation") + 1
 	}
 	return next, nil
+}
+
+// untracked are the resources kube-apiserver keeps no
+// metadata.generation for: their registry strategies never set it (the
+// workloads, Ingresses, policies, CRDs and custom resources do), so
+// `kubectl get -o yaml` and `kubectl diff` show none.
+var untracked = map[schema.GroupResource]bool{
+	{Resource: "configmaps"}: true, {Resource: "secrets"}: true, {Resource: "services"}: true,
+	{Resource: "serviceaccounts"}: true, {Resource: "endpoints"}: true, {Resource: "namespaces"}: true,
+	{Resource: "persistentvolumeclaims"}: true, {Resource: "persistentvolumes"}: true, {Resource: "events"}: true,
+	{Resource: "limitranges"}: true, {Resource: "resourcequotas"}: true,
+	{Group: "events.k8s.io", Resource: "events"}:                          true,
+	{Group: "coordination.k8s.io", Resource: "leases"}:                    true,
+	{Group: "rbac.authorization.k8s.io", Resource: "roles"}:               true,
+	{Group: "rbac.authorization.k8s.io", Resource: "rolebindings"}:        true,
+	{Group: "rbac.authorization.k8s.io", Resource: "clusterroles"}:        true,
+	{Group: "rbac.authorization.k8s.io", Resource: "clusterrolebindings"}: true,
+	{Group: "storage.k8s.io", Resource: "storageclasses"}:                 true,
+	{Group: "scheduling.k8s.io", Resource: "priorityclasses"}:             true,
+}
+
+// tracksGeneration tells whether res's objects have a metadata.generation.
+func tracksGeneration(res *Resource) bool {
+	return !untracked[res.GroupResource()]
 }
