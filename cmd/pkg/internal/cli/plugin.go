@@ -252,7 +252,7 @@ func runPlugin(cmd *cobra.Command, env Env, g *globalOptions, p *plugin.Plugin, 
 	if err != nil {
 		return err
 	}
-	return runPluginProgram(cmd, env, environ, main, argv, fmt.Sprintf("plugin %q exited with error", p.Metadata.Name))
+	return runPluginProgram(env, environ, main, argv, fmt.Sprintf("plugin %q exited with error", p.Metadata.Name))
 }
 
 // runPluginHook runs p's hook for event, if it has one.
@@ -262,16 +262,16 @@ func runPluginHook(env Env, g *globalOptions, p *plugin.Plugin, event string) er
 	if !ok {
 		return nil
 	}
-	return runPluginProgram(nil, env, environ, main, argv, fmt.Sprintf("plugin %s hook for %q exited with error", event, p.Metadata.Name))
+	return runPluginProgram(env, environ, main, argv, fmt.Sprintf("plugin %s hook for %q exited with error", event, p.Metadata.Name))
 }
 
 // runPluginProgram runs a plugin's program on pkg's standard streams; its
-// failure is failMsg, with the program's exit status as pkg's.
-func runPluginProgram(cmd *cobra.Command, env Env, environ []string, main string, argv []string, failMsg string) error {
+// failure is failMsg, with the program's exit status as pkg's. It is not
+// killed when pkg's context ends: a Ctrl-C reaches it from the terminal
+// as it reaches pkg, and it must be free to clean up (helm-secrets
+// removes the files it decrypted), as under Helm.
+func runPluginProgram(env Env, environ []string, main string, argv []string, failMsg string) error {
 	prog := exec.Command(main, argv...)
-	if cmd != nil {
-		prog = exec.CommandContext(cmd.Context(), main, argv...)
-	}
 	prog.Env = environ
 	prog.Stdin, prog.Stdout, prog.Stderr = env.Streams.In, env.Streams.Out, env.Streams.Err
 	if prog.Stdin == nil {
