@@ -49,7 +49,7 @@ that value alone (an empty line for a name it does not know).
 // read it.
 func (g *globalOptions) envVars(env Env) map[string]string {
 	p := helmPaths{env}
-	return map[string]string{
+	vars := map[string]string{
 		"HELM_BIN":                          os.Args[0],
 		"HELM_BURST_LIMIT":                  strconv.Itoa(g.burstLimit),
 		"HELM_CACHE_HOME":                   p.cache(),
@@ -72,4 +72,9 @@ func (g *globalOptions) envVars(env Env) map[string]string {
 		"HELM_REPOSITORY_CACHE":             g.repositoryCache,
 		"HELM_REPOSITORY_CONFIG":            g.repositoryConfig,
 	}
+	// --kubeconfig, as Helm passes it on to plugins.
+	if g.kubeconfig != "" {
+		vars["KUBECONFIG"] = g.kubeconfig
+	}
+	return vars
 }

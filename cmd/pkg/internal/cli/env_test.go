@@ -14,7 +14,7 @@ func TestEnvMatchesHelm(t *testing.T) {
 	sb["HELM_QPS"] = "2.5"
 	sb["HELM_MAX_HISTORY"] = "4"
 	sb["HELM_DEBUG"] = "1"
-	args := []string{"env", "-n", "team-a", "--kube-context", "prod", "--burst-limit", "50"}
+	args := []string{"env", "-n", "team-a", "--kube-context", "prod", "--burst-limit", "50", "--kubeconfig", "/etc/team-a/kubeconfig"}
 	h, p := runHelm(t, sb, t.TempDir(), "", args...), runPkg(t, sb, "", args...)
 	if h.code != 0 || p.code != 0 {
 		t.Fatalf("helm: %d %s\npkg: %d %s", h.code, h.stderr, p.code, p.stderr)
@@ -31,7 +31,7 @@ func TestEnvMatchesHelm(t *testing.T) {
 	if withoutBin(h.stdout) != withoutBin(p.stdout) {
 		t.Errorf("helm env:\n%s\npkg env:\n%s", h.stdout, p.stdout)
 	}
-	if !strings.Contains(p.stdout, `HELM_NAMESPACE="team-a"`) || !strings.Contains(p.stdout, `HELM_MAX_HISTORY="4"`) {
+	if !strings.Contains(p.stdout, `HELM_NAMESPACE="team-a"`) || !strings.Contains(p.stdout, `HELM_MAX_HISTORY="4"`) || !strings.Contains(p.stdout, `KUBECONFIG="/etc/team-a/kubeconfig"`) {
 		t.Errorf("pkg env:\n%s", p.stdout)
 	}
 	for _, c := range []struct{ name, want string }{{"HELM_CACHE_HOME", sb["HELM_CACHE_HOME"] + "\n"}, {"HELM_QPS", "2.50\n"}, {"NOPE", "\n"}} {
