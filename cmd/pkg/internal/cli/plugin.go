@@ -55,7 +55,9 @@ This command allows you to install a plugin from a url to a VCS repo or a local 
 			if len(dirs) == 0 {
 				return errors.New("no plugins directory: set $HELM_PLUGINS")
 			}
-			in := &plugin.Installer{Dir: dirs[0], Cache: helmPaths{env}.cache("plugins")}
+			fetcher := newFetcher(env, defaultRepoTimeout)
+			in := &plugin.Installer{Dir: dirs[0], Cache: helmPaths{env}.cache("plugins"),
+				Download: func(ctx context.Context, url string) ([]byte, error) { return fetcher.Get(ctx, nil, url, "") }}
 			p, err := in.Install(cmd.Context(), args[0], version)
 			if err != nil {
 				return err
@@ -98,25 +100,16 @@ func newPluginUninstallCmd(env Env, g *globalOptions) *cobra.Command {
 		Short:   "uninstall one or more Helm plugins",
 		Args:    minimumArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			found, _ := plugin.Find(pluginsDir(env))
-			var errs []error
-			for _, name := range args {
-				p := plugin.Named(found, name)
-				if p == nil {
-					errs = append(errs, fmt.Errorf("Plugin: %s not found", name))
-					continue
-				}
+			return eachPlugin(env, args, func(p *plugin.Plugin) error {
 				if err := runPluginHook(env, g, p, plugin.HookDelete); err != nil {
-					errs = append(errs, err)
-					continue
+					return err
 				}
 				if err := plugin.Uninstall(p); err != nil {
-					errs = append(errs, fmt.Errorf("Failed to remove plugin %s, got error (%v)", name, err))
-					continue
+					return fmt.Errorf("Failed to remove plugin %s, got error (%v)", p.Metadata.Name, err)
 				}
-				fmt.Fprintf(env.Streams.Out, "Uninstalled plugin: %s\n", name)
-			}
-			return errors.Join(errs...)
+				fmt.Fprintf(env.Streams.Out, "Uninstalled plugin: %s\n", p.Metadata.Name)
+				return nil
+			})
 		},
 	}
 }
@@ -128,29 +121,39 @@ func newPluginUpdateCmd(env Env, g *globalOptions) *cobra.Command {
 		Short:   "update one or more Helm plugins",
 		Args:    minimumArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			found, _ := plugin.Find(pluginsDir(env))
-			var errs []error
-			for _, name := range args {
-				p := plugin.Named(found, name)
-				if p == nil {
-					errs = append(errs, fmt.Errorf("Plugin: %s not found", name))
-					continue
-				}
+			return eachPlugin(env, args, func(p *plugin.Plugin) error {
 				if err := plugin.Update(cmd.Context(), p); err != nil {
-					errs = append(errs, err)
-					continue
+					return err
 				}
 				if p, err := plugin.Load(p.Dir); err == nil {
 					if err := runPluginHook(env, g, p, plugin.HookUpdate); err != nil {
-						errs = append(errs, err)
-						continue
+						return err
 					}
 				}
-				fmt.Fprintf(env.Streams.Out, "Updated plugin: %s\n", name)
-			}
-			return errors.Join(errs...)
+				fmt.Fprintf(env.Streams.Out, "Updated plugin: %s\n", p.Metadata.Name)
+				return nil
+			})
 		},
 	}
+}
+
+// eachPlugin runs do on each installed plugin named in names, going on
+// after a failure; the errors are joined, with Helm's words for a name
+// no plugin has.
+func eachPlugin(env Env, names []string, do func(*plugin.Plugin) error) error {
+	found, _ := plugin.Find(pluginsDir(env))
+	var errs []error
+	for _, name := range names {
+		p := plugin.Named(found, name)
+		if p == nil {
+			errs = append(errs, fmt.Errorf("Plugin: %s not found", name))
+			continue
+		}
+		if err := do(p); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // addPluginCommands adds a command for each installed plugin whose name

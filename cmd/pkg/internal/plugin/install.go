@@ -2,12 +2,12 @@ package plugin
 
 import (
 	"archive/tar"
+	"bytes"
 	"compress/gzip"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -27,8 +27,9 @@ type Installer struct {
 	// Cache holds the clones of plugins installed from repositories
 	// ($HELM_CACHE_HOME/plugins).
 	Cache string
-	// Client downloads archives; nil means http.DefaultClient.
-	Client *http.Client
+	// Download fetches an archive's URL (the CLI's repository fetcher,
+	// with its proxy, TLS and size settings and its progress).
+	Download func(ctx context.Context, url string) ([]byte, error)
 }
 
 // ErrExists is returned when the plugin's directory is taken.
@@ -149,28 +150,19 @@ func solveVersion(ctx context.Context, src, version string) (string, error) {
 // fromArchive downloads a gzipped tar of a plugin and unpacks it into
 // Dir, in a directory named after the plugin.
 func (in *Installer) fromArchive(ctx context.Context, src string) (*Plugin, error) {
-	client := in.Client
-	if client == nil {
-		client = http.DefaultClient
+	if in.Download == nil {
+		return nil, fmt.Errorf("cannot download %s: no downloader configured", src)
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, src, nil)
+	data, err := in.Download(ctx, src)
 	if err != nil {
 		return nil, err
-	}
-	resp, err := client.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("downloading %s: %s", src, resp.Status)
 	}
 	tmp, err := os.MkdirTemp(in.Dir, ".install-")
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp)
-	if err := untar(resp.Body, tmp); err != nil {
+	if err := untar(bytes.NewReader(data), tmp); err != nil {
 		return nil, fmt.Errorf("unpacking %s: %w", src, err)
 	}
 	root := tmp
