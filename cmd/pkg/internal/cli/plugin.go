@@ -66,6 +66,12 @@ This command allows you to install a plugin from a url to a VCS repo or a local 
 				return err
 			}
 			fmt.Fprintf(env.Streams.Out, "Installed plugin: %s\n", p.Metadata.Name)
+			// A plugin named like a built-in command never runs (helm-diff's
+			// "diff" meets pkg's own): say so now rather than leave the user
+			// wondering why its flags behave differently.
+			if c, _, err := cmd.Root().Find([]string{p.Metadata.Name}); err == nil && c != cmd.Root() && !c.DisableFlagParsing {
+				fmt.Fprintf(env.Streams.Err, "WARNING: \"pkg %s\" is a built-in command, which runs instead of this plugin\n", p.Metadata.Name)
+			}
 			return nil
 		},
 	}

@@ -89,6 +89,15 @@ func TestPluginsShareHelms(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(echo, "plugin.yaml")); err != nil {
 		t.Errorf("uninstalling a linked plugin removed its source: %v", err)
 	}
+	// A plugin named like a built-in command is installed, with a word:
+	// the built-in runs.
+	diff := writePlugin(t, filepath.Join(src, "helm-diff"), "name: diff\nversion: 3.9.0\ncommand: $HELM_PLUGIN_DIR/run.sh\n", "echo plugin diff\n")
+	if o := runPkg(t, sb, "", "plugin", "install", diff); o.code != 0 || !strings.Contains(o.stderr, `"pkg diff" is a built-in command`) {
+		t.Errorf("installing a plugin named like a built-in: %d %q", o.code, o.stderr)
+	}
+	if o := runPkg(t, sb, "", "plugin", "install", fail); o.code != 0 || strings.Contains(o.stderr, "built-in") {
+		t.Errorf("installing a plugin of its own name: %d %q", o.code, o.stderr)
+	}
 	// HELM_NO_PLUGINS=1 turns them off.
 	runPkg(t, sb, "", "plugin", "install", echo)
 	sb["HELM_NO_PLUGINS"] = "1"
