@@ -4,7 +4,9 @@
 #   direct      from the cluster network to the Pod's IP,
 #   clusterIP   from the cluster network to the Service's cluster IP
 #               (nftables DNAT when nft is installed, else the proxy),
-#   nodePort    from the host to 127.0.0.1:nodePort (the user-space door),
+#   nodePort    from the host to 127.0.0.1:nodePort (the sockets joined in
+#               the kernel by a BPF sockmap; RELAY=userspace relays them
+#               in the orchestrator's process instead),
 #   ingress     from the host through the Ingress controller (HTTP proxy).
 # Latency: wrk with one kept-alive connection (the median, p99); throughput:
 # wrk with 32 connections (requests/s). Issue 7's goal: under 10% added
@@ -13,12 +15,16 @@
 # The four paths run one after another, ROUNDS times, so that a shared
 # machine's changing load shows as spread rather than as a difference.
 #
-# Usage: bench/services.sh    Env: PKG_BIN (bin/pkg, rebuilt), SECS (5), ROUNDS (3)
+# Usage: bench/services.sh    Env: PKG_BIN (bin/pkg, rebuilt), SECS (5), ROUNDS (3),
+#                                   RELAY (kernel, or userspace)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PKG_BIN="${PKG_BIN:-bin/pkg}"
 SECS="${SECS:-5}"
 ROUNDS="${ROUNDS:-3}"
+RELAY="${RELAY:-kernel}"
+relay_flag=()
+[ "$RELAY" = userspace ] && relay_flag=(--userspace-relay)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/pkg-svc-bench.XXXXXX")"
 cleanup() {
@@ -31,7 +37,7 @@ go run ./internal/testimage -o "$tmp/testapp.tar"
 "$PKG_BIN" image load "$tmp/testapp.tar" --data-dir "$tmp/d" >/dev/null
 port="$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')"
 before="$(ip netns list | awk '{print $1}' | sort)"
-"$PKG_BIN" cluster up --data-dir "$tmp/d" --port "$port" --nodes 1 >/dev/null
+"$PKG_BIN" cluster up --data-dir "$tmp/d" --port "$port" --nodes 1 "${relay_flag[@]}" >/dev/null
 "$PKG_BIN" cluster kubeconfig --data-dir "$tmp/d" >"$tmp/kubeconfig"
 export KUBECONFIG="$tmp/kubeconfig"
 for _ in $(seq 100); do [ -n "$(kubectl get nodes -o name 2>/dev/null)" ] && break; sleep 0.1; done
@@ -104,7 +110,8 @@ run() {
     "$(awk '/^Requests\/sec/{print $2}' <<<"$thr")"
 }
 echo "== machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "== one testapp Pod; cluster IPs served by: $mode; wrk ${SECS}s each, $ROUNDS rounds"
+relay="$(grep -o 'relay="[^"]*"' "$tmp/d/serve.log" | tail -1)"
+echo "== one testapp Pod; cluster IPs served by: $mode; node ports: $relay; wrk ${SECS}s each, $ROUNDS rounds"
 for r in $(seq "$ROUNDS"); do
   echo "-- round $r"
   run direct netns "http://$pod_ip:8080/"

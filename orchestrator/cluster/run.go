@@ -62,6 +62,9 @@ type Options struct {
 	// cluster DNS forwards names outside the cluster domain to; with
 	// none they get NXDOMAIN.
 	DNSUpstream []string
+	// UserspaceRelay makes the Service proxy relay forwarded connections
+	// in user space even where the kernel could join them.
+	UserspaceRelay bool
 	// Logger receives the server's messages; discarded when nil.
 	Logger *slog.Logger
 	// Clock gives the time; time.Now when nil.
@@ -315,7 +318,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", len(nodes))
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, netOptions{network: network, dnsUpstream: opts.DNSUpstream}, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, netOptions{network: network, dnsUpstream: opts.DNSUpstream, userspaceRelay: opts.UserspaceRelay}, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()

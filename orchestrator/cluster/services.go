@@ -29,6 +29,8 @@ type netOptions struct {
 	// dnsUpstream are the servers (IP:port) the cluster DNS forwards
 	// other names to.
 	dnsUpstream []string
+	// userspaceRelay: see Options.UserspaceRelay.
+	userspaceRelay bool
 }
 
 // DNSUpstreams checks and completes the --dns-upstream values: an IP
@@ -106,7 +108,7 @@ func startServices(ctx context.Context, cs kubernetes.Interface, opts netOptions
 	}
 	if network == nil {
 		log.Warn(hostNetworkWarning)
-		run("service-proxy", (&proxy.Proxy{Client: cs, Net: proxy.HostNetwork{}, Log: log.With("component", "proxy")}).Run)
+		run("service-proxy", (&proxy.Proxy{Client: cs, Net: proxy.HostNetwork{}, Log: log.With("component", "proxy"), NoSplice: opts.userspaceRelay}).Run)
 		run("ingress", ingressAddrs(proxy.HostNetwork{}).Run)
 		return ""
 	}
@@ -117,7 +119,7 @@ func startServices(ctx context.Context, cs kubernetes.Interface, opts netOptions
 		dnsIP = DNSAddress
 		run("cluster-dns", (&proxy.DNS{Client: cs, Net: network, Address: dnsIP, Upstream: opts.dnsUpstream, Log: log.With("component", "dns")}).Run)
 	}
-	run("service-proxy", (&proxy.Proxy{Client: cs, Net: network, Log: log.With("component", "proxy")}).Run)
+	run("service-proxy", (&proxy.Proxy{Client: cs, Net: network, Log: log.With("component", "proxy"), NoSplice: opts.userspaceRelay}).Run)
 	run("ingress", ingressAddrs(network).Run)
 	return dnsIP
 }

@@ -58,6 +58,9 @@ type Proxy struct {
 	// NodeAddress is the host address node ports listen on; "" means
 	// 127.0.0.1.
 	NodeAddress string
+	// NoSplice relays forwarded TCP connections in user space even where
+	// the kernel could join them (see splicer).
+	NoSplice bool
 
 	mu        sync.Mutex
 	services  corelisters.ServiceLister
@@ -70,6 +73,7 @@ type Proxy struct {
 	orphaned  map[string]time.Time // Service key → first seen with no Pod
 	lbPending sync.Map             // Service UID → its status update is under way
 	kick      chan struct{}
+	splice    *splicer // nil: forwarded connections are relayed in user space
 }
 
 // listener is one proxied address and protocol.
@@ -172,7 +176,21 @@ func (p *Proxy) Run(ctx context.Context) error {
 	if p.hostNetwork() {
 		mode = "host network (node ports and load balancers only)"
 	}
-	p.log().Info("service proxy", "mode", mode)
+	relay, why := "user space", "--userspace-relay"
+	if !p.NoSplice {
+		if s, err := newSplicer(); err != nil {
+			why = err.Error()
+		} else {
+			p.splice = s
+			defer s.close()
+			relay, why = "kernel (BPF sockmap)", ""
+		}
+	}
+	if why != "" {
+		p.log().Info("service proxy", "mode", mode, "relay", relay, "why", why)
+	} else {
+		p.log().Info("service proxy", "mode", mode, "relay", relay)
+	}
 	f := informers.NewSharedInformerFactory(p.Client, 0)
 	svcs := f.Core().V1().Services()
 	eps := f.Core().V1().Endpoints()

@@ -49,6 +49,15 @@ func (p *Proxy) forwardTCP(l *listener, c net.Conn) {
 		return
 	}
 	defer up.Close()
+	p.relay(c, up)
+}
+
+// relay carries c and up both ways until both have ended, joined in
+// the kernel where it can (see splicer), else in user space.
+func (p *Proxy) relay(c, up net.Conn) {
+	if p.splice != nil && p.splice.join(c, up) {
+		return
+	}
 	done := make(chan struct{}, 2)
 	go func() { _, _ = io.Copy(up, c); closeWrite(up); done <- struct{}{} }()
 	go func() { _, _ = io.Copy(c, up); closeWrite(c); done <- struct{}{} }()

@@ -27,6 +27,8 @@ type clusterOptions struct {
 	config  string
 	// dnsUpstream are the --dns-upstream values, as given.
 	dnsUpstream []string
+	// userspaceRelay is --userspace-relay.
+	userspaceRelay bool
 }
 
 // clusterDataDir is the default data directory: $XDG_DATA_HOME/pkg/cluster,
@@ -94,6 +96,7 @@ func (o *clusterOptions) addServeFlags(cmd *cobra.Command) {
 	fs.StringVar(&o.runtime, "runtime", "auto", "container runtime of the nodes: runc, builtin (the built-in launcher, also without root), or auto (runc when it can run here, else builtin); with --config, of the nodes the file names none for")
 	fs.StringVar(&o.config, "config", "", "cluster config file (kind Cluster) listing the nodes with their names, zones, labels, capacity, taints and runtimes; replaces --nodes")
 	fs.StringSliceVar(&o.dnsUpstream, "dns-upstream", nil, "DNS servers (IP or IP:PORT, repeatable; \"host\" for this host's /etc/resolv.conf nameservers) the cluster DNS forwards names outside cluster.local to; with none, such names get NXDOMAIN")
+	fs.BoolVar(&o.userspaceRelay, "userspace-relay", false, "relay node port and load balancer connections in the orchestrator's process even where the kernel can join them (a BPF sockmap, used when running as root)")
 }
 
 // nodeConfigs reads the --config file: nil without one. It refuses
@@ -134,7 +137,7 @@ file giving each node its settings, see "pkg cluster up --help".`,
 			log := slog.New(slog.NewTextHandler(env.Streams.Err, nil))
 			return cluster.Run(cmd.Context(), cluster.Options{
 				DataDir: o.dataDir, Address: o.address, Port: o.port, Nodes: o.nodes, NodeConfigs: nodes, Runtime: o.runtime, Logger: log,
-				DNSUpstream: upstream, TrimStartupMemory: trim,
+				DNSUpstream: upstream, TrimStartupMemory: trim, UserspaceRelay: o.userspaceRelay,
 			})
 		},
 	}
@@ -200,6 +203,9 @@ NotReady, as when --nodes shrinks ("kubectl delete node NAME" removes it).`,
 			}
 			for _, u := range o.dnsUpstream {
 				serve = append(serve, "--dns-upstream", u)
+			}
+			if o.userspaceRelay {
+				serve = append(serve, "--userspace-relay")
 			}
 			if o.config != "" {
 				path, err := filepath.Abs(o.config)
