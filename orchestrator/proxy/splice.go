@@ -3,7 +3,6 @@ package proxy
 import (
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"os"
 	"sync"
@@ -343,12 +342,9 @@ func (d *direction) pump() {
 			atomic.AddInt64(d.s.counter(d.slot, offWritten), int64(n))
 		}
 		if err != nil {
-			if !errors.Is(err, io.EOF) {
-				// A reset: the other direction cannot finish either.
-				d.to.Close()
-				d.from.Close()
-				return
-			}
+			// The end, or a reset: either way what was already taken from
+			// the sender still goes to the peer, as the copy in user space
+			// writes what it read before it stops.
 			break
 		}
 	}
