@@ -65,6 +65,7 @@ type splicer struct {
 	// Bytes of finished pairs that the program redirected in the kernel
 	// and that went through the relay, for tests and debugging.
 	redirected, relayed atomic.Int64
+	pairs               atomic.Int64   // pairs finished, counted after the bytes
 	wg                  sync.WaitGroup // joined pairs still relaying
 }
 
@@ -271,10 +272,14 @@ func (s *splicer) join(c, u net.Conn) bool {
 		atomic.StoreInt64(s.counter(slot, offCredit), spliceBudget)
 	}
 	release := func() {
+		var redirected, relayed int64
 		for _, slot := range []uint32{sc, su} {
-			s.redirected.Add(atomic.LoadInt64(s.counter(slot, offRedirected)))
-			s.relayed.Add(atomic.LoadInt64(s.counter(slot, offWritten)))
+			redirected += atomic.LoadInt64(s.counter(slot, offRedirected))
+			relayed += atomic.LoadInt64(s.counter(slot, offWritten))
 		}
+		s.redirected.Add(redirected)
+		s.relayed.Add(relayed)
+		defer s.pairs.Add(1)
 		_ = s.slots.Delete(kc)
 		_ = s.slots.Delete(ku)
 		_ = s.peers.Delete(kc)
