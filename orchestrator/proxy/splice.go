@@ -332,9 +332,23 @@ func (s *splicer) join(c, u net.Conn) bool {
 
 // pump writes on what the program passed up, and ends the direction
 // when from reaches its end.
+//
+// While the kernel carries the data the pump only waits, on a small
+// buffer; a large one is taken from a pool while data keeps coming up,
+// so an idle joined connection holds 4 KiB, not 128.
 func (d *direction) pump() {
-	buf := make([]byte, 64<<10)
+	small := make([]byte, 2<<10)
+	var big *[]byte
+	defer func() {
+		if big != nil {
+			pumpBuffers.Put(big)
+		}
+	}()
 	for {
+		buf := small
+		if big != nil {
+			buf = *big
+		}
 		n, err := d.from.Read(buf)
 		if n > 0 {
 			if d.drain() != nil {
@@ -352,11 +366,21 @@ func (d *direction) pump() {
 			// writes what it read before it stops.
 			break
 		}
+		// A full read means more is coming up: a large buffer for the
+		// next; a short one gives it back.
+		if n == len(buf) && big == nil {
+			big = pumpBuffers.Get().(*[]byte)
+		} else if n < len(buf) && big != nil {
+			pumpBuffers.Put(big)
+			big = nil
+		}
 	}
 	if d.drain() == nil {
 		_ = d.to.CloseWrite()
 	}
 }
+
+var pumpBuffers = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
 // drain waits until everything the program redirected and the relay
 // wrote has gone into the peer's socket, giving up (and resetting both
