@@ -1,13 +1,16 @@
 package proxy
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os/exec"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -79,7 +82,10 @@ func servicesAndDNS(t *testing.T, mode, ns string) {
 	// An upstream on the host's loopback: the cluster DNS forwards from
 	// the host's network, so Pods resolve through it.
 	upstream := fakeUpstream(t, "upstream.test.", "192.0.2.10")
-	go func() { _ = (&Proxy{Client: cs, Net: netw, Mode: mode}).Run(ctx) }()
+	var proxyLog lockedBuffer
+	go func() {
+		_ = (&Proxy{Client: cs, Net: netw, Mode: mode, Log: slog.New(slog.NewTextHandler(&proxyLog, nil))}).Run(ctx)
+	}()
 	go func() { _ = (&DNS{Client: cs, Net: netw, Address: dnsIP, Upstream: []string{upstream}}).Run(ctx) }()
 
 	// The cluster IP, from inside the cluster network, reaches both ready
@@ -111,10 +117,14 @@ func servicesAndDNS(t *testing.T, mode, ns string) {
 	if seen["backend 10.251.7.1"] == 0 || seen["backend 10.251.7.2"] == 0 {
 		t.Errorf("requests were not spread: %v", seen)
 	}
-	// The node port, from the host's loopback.
+	// The node port, from the host's loopback, the connection joined to
+	// the backend's in the kernel (the test runs as root).
 	nodePort := web.Spec.Ports[0].NodePort
 	if body, err := get((&net.Dialer{}).DialContext, fmt.Sprintf("http://127.0.0.1:%d/", nodePort)); err != nil || !strings.HasPrefix(body, "backend 10.251.7.") {
 		t.Errorf("node port %d: %q, %v", nodePort, body, err)
+	}
+	if l := proxyLog.String(); !strings.Contains(l, `relay="kernel (BPF sockmap)"`) {
+		t.Errorf("as root the proxy should join forwarded connections in the kernel; its log:\n%s", l)
 	}
 	// The LoadBalancer reports 127.0.0.1.
 	for {
@@ -234,4 +244,22 @@ func backends(t *testing.T, ctx context.Context, ns string, ips ...string) *node
 		}()
 	}
 	return netw
+}
+
+// lockedBuffer is a log destination tests read while the logger writes.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

@@ -60,7 +60,7 @@ func TestClusterConfigRefused(t *testing.T) {
 
 // TestClusterUpConfig: `pkg cluster up --config FILE` passes the file to
 // the server it starts in the background, whose nodes are the file's,
-// each logging the runtime it names.
+// each logging the runtime it names; --userspace-relay goes along too.
 func TestClusterUpConfig(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts a real server")
@@ -86,7 +86,7 @@ nodes:
 	if err != nil {
 		t.Fatal(err)
 	}
-	if out, errOut, err := sb.pkg(t, "up", "--port", strconv.Itoa(sb.port), "--config", rel); err != nil {
+	if out, errOut, err := sb.pkg(t, "up", "--port", strconv.Itoa(sb.port), "--config", rel, "--userspace-relay"); err != nil {
 		t.Fatalf("pkg cluster up --config: %v\n%s%s", err, out, errOut)
 	}
 	t.Cleanup(func() { _, _, _ = sb.pkg(t, "down") })
@@ -129,6 +129,15 @@ nodes:
 	}
 	if _, err := cs.CoreV1().Nodes().Get(ctx, "pkg-node-1", metav1.GetOptions{}); err == nil {
 		t.Errorf("pkg-node-1 registered beside the config's nodes")
+	}
+	for range 50 {
+		if log, _ = os.ReadFile(cluster.Paths{Dir: sb.data}.Log()); strings.Contains(string(log), `msg="service proxy"`) {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if !strings.Contains(string(log), `relay="user space" why=--userspace-relay`) {
+		t.Errorf("the Service proxy does not say it relays in user space as --userspace-relay asked:\n%s", log)
 	}
 }
 
