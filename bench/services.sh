@@ -93,8 +93,12 @@ mode=userspace
 if ip netns exec "$netns" nft list table ip pkg_services >/dev/null 2>&1; then mode=nftables; fi
 
 inns() { ip netns exec "$netns" "$@"; }
+# us VALUE: wrk's latency (e.g. 72.00us, 1.29ms) in microseconds.
+us() { awk -v v="$1" 'BEGIN { n = v + 0; if (v ~ /ms$/) n *= 1000; else if (v ~ /[0-9]s$/) n *= 1000000; printf "%.0f", n }'; }
 # run NAME WHERE URL [HOST]: the median and p99 with one connection, and
-# requests/s with 32.
+# requests/s with 32; after the direct path, what the path adds to the
+# round's direct median.
+direct_p50=""
 run() {
   local name=$1 where=$2 url=$3 host=${4:-}
   local hdr=()
@@ -102,12 +106,19 @@ run() {
   local pre=()
   [ "$where" = netns ] && pre=(ip netns exec "$netns")
   "${pre[@]}" wrk -t1 -c1 -d1s "${hdr[@]}" "$url" >/dev/null # warm up
-  local lat thr
+  local lat thr p50 added=""
   lat="$("${pre[@]}" wrk -t1 -c1 -d"${SECS}s" --latency "${hdr[@]}" "$url")"
   thr="$("${pre[@]}" wrk -t2 -c32 -d"${SECS}s" "${hdr[@]}" "$url")"
-  printf '%-10s p50 %8s  p99 %8s  %10s req/s (32 connections)\n' "$name" \
-    "$(awk '$1=="50%"{print $2}' <<<"$lat")" "$(awk '$1=="99%"{print $2}' <<<"$lat")" \
-    "$(awk '/^Requests\/sec/{print $2}' <<<"$thr")"
+  p50="$(awk '$1=="50%"{print $2}' <<<"$lat")"
+  if [ "$name" = direct ]; then
+    direct_p50="$(us "$p50")"
+  elif [ -n "$direct_p50" ] && [ "$direct_p50" -gt 0 ]; then
+    local d=$(( $(us "$p50") - direct_p50 ))
+    added="$(printf 'added %+d us (%+d%%)' "$d" $(( d * 100 / direct_p50 )))"
+  fi
+  printf '%-10s p50 %8s  p99 %8s  %10s req/s (32 connections)  %s\n' "$name" \
+    "$p50" "$(awk '$1=="99%"{print $2}' <<<"$lat")" \
+    "$(awk '/^Requests\/sec/{print $2}' <<<"$thr")" "$added"
 }
 echo "== machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 relay="$(grep -o 'relay="[^"]*"' "$tmp/d/serve.log" | tail -1)"
