@@ -13,7 +13,6 @@ import (
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/asm"
 	"github.com/cilium/ebpf/link"
-	"github.com/cilium/ebpf/rlimit"
 	"golang.org/x/sys/unix"
 )
 
@@ -86,9 +85,27 @@ const (
 // available (no privileges, an old kernel), and the proxy then relays
 // in user space.
 func newSplicer() (*splicer, error) {
-	// Kernels before 5.11 charge BPF maps to RLIMIT_MEMLOCK; later ones
-	// ignore it, and this does nothing.
-	_ = rlimit.RemoveMemlock()
+	s, err := loadSplicer()
+	if errors.Is(err, unix.EPERM) {
+		// Kernels before 5.11 charge BPF maps and programs to
+		// RLIMIT_MEMLOCK. It is raised for the load and put back after,
+		// so that the containers the orchestrator starts inherit the
+		// limit it had. (cilium/ebpf's rlimit package is not used: it
+		// probes the kernel at the start of every pkg command.)
+		var old unix.Rlimit
+		if unix.Getrlimit(unix.RLIMIT_MEMLOCK, &old) == nil &&
+			unix.Setrlimit(unix.RLIMIT_MEMLOCK, &unix.Rlimit{Cur: unix.RLIM_INFINITY, Max: unix.RLIM_INFINITY}) == nil {
+			s, err = loadSplicer()
+			_ = unix.Setrlimit(unix.RLIMIT_MEMLOCK, &old)
+		}
+	}
+	if errors.Is(err, unix.EPERM) {
+		return nil, fmt.Errorf("joining sockets in the kernel needs root (CAP_BPF and CAP_NET_ADMIN): %w", err)
+	}
+	return s, err
+}
+
+func loadSplicer() (*splicer, error) {
 	s := &splicer{live: map[*net.TCPConn]struct{}{}}
 	var err error
 	mk := func(spec *ebpf.MapSpec) *ebpf.Map {
