@@ -58,10 +58,40 @@ func (s *Server) serveDelete(w http.ResponseWriter, r *http.Request, req request
 // Foreground policy, and Namespaces are only marked as being deleted
 // (beginDelete) and returned in that state. A dry run checks and answers
 // without deleting.
+//
+// A write that lands between the read and the delete (a status update,
+// a controller's) makes the store refuse it; as kube-apiserver's
+// conditional delete does, it is tried again on the new state, unless the
+// caller pinned a resourceVersion. Clients do not expect a 409 for a
+// plain DELETE: the node agent's final delete of a Pod, refused that way,
+// left the Pod Terminating.
 func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (object, error) {
 	if opts == nil {
 		opts = &metav1.DeleteOptions{}
 	}
+	pinned := opts.Preconditions != nil && opts.Preconditions.ResourceVersion != nil
+	for attempt := 1; ; attempt++ {
+		out, err := s.deleteOnce(ctx, res, ns, name, opts, dryRun)
+		var raced racedError
+		if !errors.As(err, &raced) {
+			return out, err
+		}
+		if pinned || attempt == maxDeleteAttempts || ctx.Err() != nil {
+			return nil, raced.error
+		}
+	}
+}
+
+// maxDeleteAttempts bounds delete's retries of a raced write.
+const maxDeleteAttempts = 20
+
+// racedError is a write the store refused because the object changed
+// after it was read (not a failed precondition).
+type racedError struct{ error }
+
+func (e racedError) Unwrap() error { return e.error }
+
+func (s *Server) deleteOnce(ctx context.Context, res *Resource, ns, name string, opts *metav1.DeleteOptions, dryRun bool) (object, error) {
 	pre := opts.Preconditions
 	if res.Resource == "namespaces" && res.Group == "" {
 		for _, sys := range []string{"default", "kube-system", "kube-public"} {
@@ -91,7 +121,7 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 	gone, err := s.cfg.Store.Delete(ctx, kv.Key, kv.ModRev)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, errConflict(res, name)
+		return nil, racedError{errConflict(res, name)}
 	case errors.Is(err, store.ErrNotFound):
 		return nil, apierrors.NewNotFound(res.GroupResource(), name)
 	case err != nil:

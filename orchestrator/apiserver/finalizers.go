@@ -177,7 +177,7 @@ func (s *Server) beginDelete(ctx context.Context, res *Resource, cur object, kv 
 	got, err := s.cfg.Store.Update(ctx, kv.Key, data, kv.ModRev)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return true, nil, errConflict(res, name)
+		return true, nil, racedError{errConflict(res, name)}
 	case errors.Is(err, store.ErrNotFound):
 		return true, nil, apierrors.NewNotFound(res.GroupResource(), name)
 	case err != nil:

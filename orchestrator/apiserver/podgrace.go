@@ -90,7 +90,7 @@ func (s *Server) beginPodDelete(ctx context.Context, res *Resource, cur object, 
 	got, err := s.cfg.Store.Update(ctx, kv.Key, data, kv.ModRev)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return true, true, nil, errConflict(res, name)
+		return true, true, nil, racedError{errConflict(res, name)}
 	case errors.Is(err, store.ErrNotFound):
 		return true, true, nil, apierrors.NewNotFound(res.GroupResource(), name)
 	case err != nil:

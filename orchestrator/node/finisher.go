@@ -37,7 +37,7 @@ func (f *Finisher) Run(ctx context.Context) error {
 		}))
 	finish := func(obj any) {
 		if p, ok := obj.(*corev1.Pod); ok && p.DeletionTimestamp != nil {
-			finishDeletion(ctx, f.Client, p, log)
+			go finishDeletion(ctx, f.Client, p, log)
 		}
 	}
 	if _, err := factory.Core().V1().Pods().Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{

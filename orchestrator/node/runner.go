@@ -204,12 +204,30 @@ func (r *PodRunner) finishDeletion(ctx context.Context, p *corev1.Pod) {
 	finishDeletion(context.WithoutCancel(ctx), r.Client, p, r.log())
 }
 
+// finishDeletion deletes p for good. A Pod gone (not found) or replaced
+// by another of its name (the uid precondition's conflict) needs nothing
+// more. Any other failure (the API
+// server busy or restarting) is tried again, for about a minute: nothing
+// else would ever finish the deletion, and the Pod would stay Terminating.
 func finishDeletion(ctx context.Context, cs kubernetes.Interface, p *corev1.Pod, log *slog.Logger) {
 	zero := int64(0)
 	uid := p.UID
-	err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
-		log.Warn("completing the pod's deletion", "pod", p.Namespace+"/"+p.Name, "err", err)
+	wait := 200 * time.Millisecond
+	for attempt := 1; ; attempt++ {
+		err := cs.CoreV1().Pods(p.Namespace).Delete(ctx, p.Name, metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{UID: &uid}})
+		if err == nil || apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+			return
+		}
+		log.Warn("completing the pod's deletion", "pod", p.Namespace+"/"+p.Name, "attempt", attempt, "err", err)
+		if attempt == 12 {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 10*time.Second)
 	}
 }
 

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"pkg.dev/pkg/orchestrator/cluster"
 )
 
 // podsCluster starts `pkg cluster up --nodes 2` from the real binary, with
@@ -64,7 +66,17 @@ func podsSandbox(t *testing.T) (clusterSandbox, func(args ...string) (string, er
 	if out, errOut, err := sb.pkg(t, "up", "--port", strconv.Itoa(sb.port), "--nodes", "2"); err != nil {
 		t.Fatalf("pkg cluster up: %v\n%s%s", err, out, errOut)
 	}
-	t.Cleanup(func() { _, _, _ = sb.pkg(t, "down") })
+	t.Cleanup(func() {
+		// A failure here is a cluster's failure: the server's own account
+		// of its last moments says what its components did.
+		if t.Failed() {
+			if log, err := os.ReadFile(cluster.Paths{Dir: sb.data}.Log()); err == nil {
+				lines := strings.Split(strings.TrimSpace(string(log)), "\n")
+				t.Logf("the last %d lines of the server's log:\n%s", min(len(lines), 200), strings.Join(lines[max(0, len(lines)-200):], "\n"))
+			}
+		}
+		_, _, _ = sb.pkg(t, "down")
+	})
 	run := func(args ...string) (string, error) {
 		cmd := exec.Command(kubectl, args...)
 		cmd.Env = append(sb.env(), "KUBECONFIG="+sb.kubeconfig)
