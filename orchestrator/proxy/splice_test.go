@@ -29,43 +29,34 @@ func newTestSplicer(t *testing.T) *splicer {
 	return s
 }
 
-// spliceRelay listens on loopback and joins each connection to one it
-// dials to target, as the proxy does for a node port.
-func spliceRelay(t *testing.T, s *splicer, target string) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			go func() {
-				u, err := net.Dial("tcp", target)
-				if err != nil {
-					c.Close()
-					return
-				}
-				defer c.Close()
-				defer u.Close()
-				(&Proxy{splice: s}).relay(c, u)
-			}()
+// relayTo listens on loopback and relays each connection through p to
+// one it dials to target, as the proxy does for a node port.
+func relayTo(tb testing.TB, p *Proxy, target string) string {
+	tb.Helper()
+	return listen(tb, func(c net.Conn) {
+		defer c.Close()
+		u, err := net.Dial("tcp", target)
+		if err != nil {
+			return
 		}
-	}()
-	return ln.Addr().String()
+		defer u.Close()
+		p.relay(c, u)
+	})
 }
 
-func listen(t *testing.T, serve func(net.Conn)) string {
+// spliceRelay is relayTo with the pairs joined by s.
+func spliceRelay(t *testing.T, s *splicer, target string) string {
 	t.Helper()
+	return relayTo(t, &Proxy{splice: s}, target)
+}
+
+func listen(tb testing.TB, serve func(net.Conn)) string {
+	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		tb.Fatal(err)
 	}
-	t.Cleanup(func() { ln.Close() })
+	tb.Cleanup(func() { ln.Close() })
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -290,37 +281,11 @@ func BenchmarkRelay(b *testing.B) {
 		b.Skipf("skipping: %v", err)
 	}
 	defer s.close()
-	t := &testing.T{}
-	echo := listen(t, func(c net.Conn) { defer c.Close(); _, _ = io.Copy(c, c) })
-	relayWith := func(p *Proxy) string {
-		ln, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { ln.Close() })
-		go func() {
-			for {
-				c, err := ln.Accept()
-				if err != nil {
-					return
-				}
-				go func() {
-					defer c.Close()
-					u, err := net.Dial("tcp", echo)
-					if err != nil {
-						return
-					}
-					defer u.Close()
-					p.relay(c, u)
-				}()
-			}
-		}()
-		return ln.Addr().String()
-	}
+	echo := listen(b, func(c net.Conn) { defer c.Close(); _, _ = io.Copy(c, c) })
 	for _, p := range []struct{ name, addr string }{
 		{"direct", echo},
-		{"userspace", relayWith(&Proxy{})},
-		{"kernel", relayWith(&Proxy{splice: s})},
+		{"userspace", relayTo(b, &Proxy{}, echo)},
+		{"kernel", relayTo(b, &Proxy{splice: s}, echo)},
 	} {
 		b.Run(p.name, func(b *testing.B) {
 			c, err := net.Dial("tcp", p.addr)
