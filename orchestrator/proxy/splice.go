@@ -64,7 +64,7 @@ type splicer struct {
 	// Bytes of finished pairs that the program redirected in the kernel
 	// and that went through the relay, for tests and debugging.
 	redirected, relayed atomic.Int64
-	pairs               atomic.Int64   // pairs finished, counted after the bytes
+	pairs               atomic.Int64   // joined pairs finished, counted after the bytes
 	wg                  sync.WaitGroup // joined pairs still relaying
 }
 
@@ -220,21 +220,14 @@ func (s *splicer) close() {
 	if s.mem != nil {
 		_ = unix.Munmap(s.mem)
 	}
-	for _, c := range []interface{ Close() error }{s.prog, s.verdicts, s.peers, s.slots, s.state} {
-		if c != nil && !isNilCloser(c) {
-			_ = c.Close()
+	if s.prog != nil {
+		_ = s.prog.Close()
+	}
+	for _, m := range []*ebpf.Map{s.verdicts, s.peers, s.slots, s.state} {
+		if m != nil {
+			_ = m.Close()
 		}
 	}
-}
-
-func isNilCloser(c interface{ Close() error }) bool {
-	switch v := c.(type) {
-	case *ebpf.Map:
-		return v == nil
-	case *ebpf.Program:
-		return v == nil
-	}
-	return false
 }
 
 // counter is one of a direction's counters in the shared memory.
@@ -288,15 +281,17 @@ func (s *splicer) join(c, u net.Conn) bool {
 		atomic.StoreInt64(s.counter(slot, offRedirected), 0)
 		atomic.StoreInt64(s.counter(slot, offCredit), spliceBudget)
 	}
-	release := func() {
-		var redirected, relayed int64
-		for _, slot := range []uint32{sc, su} {
-			redirected += atomic.LoadInt64(s.counter(slot, offRedirected))
-			relayed += atomic.LoadInt64(s.counter(slot, offWritten))
+	release := func(joined bool) {
+		if joined {
+			var redirected, relayed int64
+			for _, slot := range []uint32{sc, su} {
+				redirected += atomic.LoadInt64(s.counter(slot, offRedirected))
+				relayed += atomic.LoadInt64(s.counter(slot, offWritten))
+			}
+			s.redirected.Add(redirected)
+			s.relayed.Add(relayed)
+			defer s.pairs.Add(1)
 		}
-		s.redirected.Add(redirected)
-		s.relayed.Add(relayed)
-		defer s.pairs.Add(1)
 		_ = s.slots.Delete(kc)
 		_ = s.slots.Delete(ku)
 		_ = s.peers.Delete(kc)
@@ -314,11 +309,11 @@ func (s *splicer) join(c, u net.Conn) bool {
 		s.slots.Update(kc, sc, ebpf.UpdateAny), s.slots.Update(ku, su, ebpf.UpdateAny),
 		s.peers.Update(kc, uint64(fu), ebpf.UpdateAny), s.peers.Update(ku, uint64(fc), ebpf.UpdateAny),
 	); err != nil {
-		release()
+		release(false)
 		return false
 	}
 	if err := s.verdicts.Update(kc, uint64(fc), ebpf.UpdateAny); err != nil {
-		release()
+		release(false)
 		return false
 	}
 	// From here on the pair is ours whatever happens: a socket left out
@@ -343,7 +338,7 @@ func (s *splicer) join(c, u net.Conn) bool {
 	// may be reused once the cookies no longer lead to them.
 	tc.Close()
 	tu.Close()
-	release()
+	release(true)
 	return true
 }
 
