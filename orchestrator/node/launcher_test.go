@@ -18,6 +18,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"pkg.dev/pkg/internal/testbuild"
 	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/runtime"
 )
@@ -28,7 +29,9 @@ func TestMain(m *testing.M) {
 	if code, isInit := runtime.RunLauncherInit(); isInit {
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testbuild.Cleanup()
+	os.Exit(code)
 }
 
 // TestPodsRunOnTheBuiltinRuntime: the node agent runs Pods with the

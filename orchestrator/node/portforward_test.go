@@ -24,6 +24,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/transport/spdy"
 
+	"pkg.dev/pkg/internal/testbuild"
 	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/apiserver"
 	"pkg.dev/pkg/orchestrator/runtime"
@@ -32,31 +33,15 @@ import (
 // forwardNetwork is the cluster network of the port-forward tests.
 var forwardNetwork = &Network{NS: "pkg-pf-net", Bridge: "pkgpf0", CIDR: "10.248.0.0/16"}
 
-var (
-	pkgOnce sync.Once
-	pkgPath string
-	pkgErr  error
-)
-
 // pkgBinary builds the pkg command once, for the tests that run it as a
 // user would.
 func pkgBinary(t *testing.T) string {
 	t.Helper()
-	pkgOnce.Do(func() {
-		d, err := os.MkdirTemp("", "pkg-bin-")
-		if err != nil {
-			pkgErr = err
-			return
-		}
-		pkgPath = filepath.Join(d, "pkg")
-		if out, err := exec.Command("go", "build", "-o", pkgPath, "../../cmd/pkg").CombinedOutput(); err != nil {
-			pkgErr = fmt.Errorf("building pkg: %v\n%s", err, out)
-		}
-	})
-	if pkgErr != nil {
-		t.Fatal(pkgErr)
+	p, err := testbuild.Program("cmd/pkg")
+	if err != nil {
+		t.Fatal(err)
 	}
-	return pkgPath
+	return p
 }
 
 // forwardEnv is an API server serving pods/portforward through DialPod

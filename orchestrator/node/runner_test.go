@@ -10,7 +10,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -19,14 +18,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"pkg.dev/pkg/internal/testbuild"
 	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/runtime"
-)
-
-var (
-	appOnce sync.Once
-	appPath string
-	appErr  error
 )
 
 // testappImages serves every image as a root filesystem holding the
@@ -38,21 +32,9 @@ func (testappImages) Prepare(_ context.Context, ref string, _ corev1.PullPolicy,
 	if ref == "missing:latest" {
 		return ImageConfig{}, errors.New("manifest unknown")
 	}
-	appOnce.Do(func() {
-		d, err := os.MkdirTemp("", "pkg-testapp-")
-		if err != nil {
-			appErr = err
-			return
-		}
-		appPath = filepath.Join(d, "testapp")
-		cmd := exec.Command("go", "build", "-o", appPath, "../../testdata/testapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			appErr = errors.New(string(out))
-		}
-	})
-	if appErr != nil {
-		return ImageConfig{}, appErr
+	appPath, err := testbuild.Program("testdata/testapp")
+	if err != nil {
+		return ImageConfig{}, err
 	}
 	bin, err := os.ReadFile(appPath)
 	if err != nil {

@@ -2,14 +2,12 @@ package proxy
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -24,6 +22,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"k8s.io/client-go/kubernetes"
 
+	"pkg.dev/pkg/internal/testbuild"
 	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/controllers"
 	"pkg.dev/pkg/orchestrator/node"
@@ -31,32 +30,21 @@ import (
 	"pkg.dev/pkg/orchestrator/scheduler"
 )
 
-var (
-	appOnce sync.Once
-	appPath string
-	appErr  error
-)
+// TestMain removes the test program the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	testbuild.Cleanup()
+	os.Exit(code)
+}
 
 // testappImages serves every image as a root filesystem holding the
 // static test program (testdata/testapp) as its entrypoint.
 type testappImages struct{}
 
 func (testappImages) Prepare(_ context.Context, _ string, _ corev1.PullPolicy, _ [][]byte, dir string) (node.ImageConfig, error) {
-	appOnce.Do(func() {
-		d, err := os.MkdirTemp("", "pkg-testapp-")
-		if err != nil {
-			appErr = err
-			return
-		}
-		appPath = filepath.Join(d, "testapp")
-		cmd := exec.Command("go", "build", "-o", appPath, "../../testdata/testapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			appErr = errors.New(string(out))
-		}
-	})
-	if appErr != nil {
-		return node.ImageConfig{}, appErr
+	appPath, err := testbuild.Program("testdata/testapp")
+	if err != nil {
+		return node.ImageConfig{}, err
 	}
 	bin, err := os.ReadFile(appPath)
 	if err != nil {

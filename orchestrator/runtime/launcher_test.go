@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pkg.dev/pkg/internal/testbuild"
 )
 
 // TestMain lets the test binary be a container's init: the launcher
@@ -23,7 +25,9 @@ func TestMain(m *testing.M) {
 	if code, isInit := RunLauncherInit(); isInit {
 		os.Exit(code)
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	testbuild.Cleanup()
+	os.Exit(code)
 }
 
 // newLauncher returns a built-in launcher running as root, or skips

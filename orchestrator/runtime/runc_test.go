@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -13,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"pkg.dev/pkg/internal/testbuild"
 )
 
 // safeBuffer is a bytes.Buffer written by a container and read by a test.
@@ -33,31 +34,13 @@ func (s *safeBuffer) String() string {
 	return s.b.String()
 }
 
-var (
-	testappOnce sync.Once
-	testappPath string
-	testappErr  error
-)
-
 // rootfs returns a root filesystem holding only the static test program
 // (testdata/testapp) at /testapp, and a /data directory.
 func rootfs(t testing.TB) string {
 	t.Helper()
-	testappOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "pkg-testapp-")
-		if err != nil {
-			testappErr = err
-			return
-		}
-		testappPath = filepath.Join(dir, "testapp")
-		cmd := exec.Command("go", "build", "-o", testappPath, "../../testdata/testapp")
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			testappErr = errors.New(string(out))
-		}
-	})
-	if testappErr != nil {
-		t.Fatalf("building testapp: %v", testappErr)
+	testappPath, err := testbuild.Program("testdata/testapp")
+	if err != nil {
+		t.Fatalf("building testapp: %v", err)
 	}
 	root := filepath.Join(t.TempDir(), "rootfs")
 	for _, d := range []string{"data", "tmp", "etc"} {
