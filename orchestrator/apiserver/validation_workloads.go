@@ -56,32 +56,45 @@ func validateWorkload(kind string, cur, o object) (errs field.ErrorList, ok bool
 			return nil, true, nil
 		}
 	}
+	// decode converts o into newObj and, on update, cur into oldObj
+	// (nil: not needed).
 	decode := func(newObj, oldObj any) error {
 		if err := fromObject(o, newObj); err != nil {
 			return err
 		}
-		if update {
+		if update && oldObj != nil {
 			return fromObject(cur, oldObj)
+		}
+		return nil
+	}
+	// Where the stored object matters only for its immutable selector,
+	// it is converted only when the selector was written differently:
+	// a selector equal as JSON is equal as a Go value (a Helm upgrade
+	// patches Deployments with their selector untouched).
+	selectorChanged := update && !equalJSON(get(cur, "spec", "selector"), get(o, "spec", "selector"))
+	oldFor := func(old any) any {
+		if selectorChanged {
+			return old
 		}
 		return nil
 	}
 	switch kind {
 	case "apps/v1/Deployment":
 		var d, old appsv1.Deployment
-		if err := decode(&d, &old); err != nil {
+		if err := decode(&d, oldFor(&old)); err != nil {
 			return nil, true, err
 		}
 		errs = validateDeploymentSpec(&d.Spec, field.NewPath("spec"))
-		if update {
+		if selectorChanged {
 			errs = append(errs, validateImmutable(d.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
 		}
 	case "apps/v1/ReplicaSet":
 		var rs, old appsv1.ReplicaSet
-		if err := decode(&rs, &old); err != nil {
+		if err := decode(&rs, oldFor(&old)); err != nil {
 			return nil, true, err
 		}
 		errs = validateReplicaSetSpec(&rs.Spec, field.NewPath("spec"))
-		if update {
+		if selectorChanged {
 			errs = append(errs, validateImmutable(rs.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
 		}
 	case "apps/v1/StatefulSet":
@@ -95,11 +108,11 @@ func validateWorkload(kind string, cur, o object) (errs field.ErrorList, ok bool
 		}
 	case "apps/v1/DaemonSet":
 		var ds, old appsv1.DaemonSet
-		if err := decode(&ds, &old); err != nil {
+		if err := decode(&ds, oldFor(&old)); err != nil {
 			return nil, true, err
 		}
 		errs = validateDaemonSetSpec(&ds.Spec, field.NewPath("spec"))
-		if update {
+		if selectorChanged {
 			errs = append(errs, validateImmutable(ds.Spec.Selector, old.Spec.Selector, field.NewPath("spec", "selector"))...)
 		}
 	case "batch/v1/Job":
