@@ -228,7 +228,8 @@ func isPluginValueFlag(a string) bool {
 }
 
 // pluginEnvironment is the environment a plugin runs in: pkg's own, the
-// settings "pkg env" prints, and HELM_PLUGIN_NAME and HELM_PLUGIN_DIR.
+// settings "pkg env" prints, HELM_PLUGIN_NAME and HELM_PLUGIN_DIR, and
+// PKG_AS_HELM=1 (see "pkg version").
 func pluginEnvironment(env Env, g *globalOptions, p *plugin.Plugin) ([]string, func(string) string) {
 	var base []string
 	if env.Environ != nil {
@@ -237,6 +238,7 @@ func pluginEnvironment(env Env, g *globalOptions, p *plugin.Plugin) ([]string, f
 	vars := g.envVars(env)
 	vars["HELM_PLUGIN_NAME"] = p.Metadata.Name
 	vars["HELM_PLUGIN_DIR"] = p.Dir
+	vars[asHelmEnv] = "1"
 	all := map[string]string{}
 	for _, kv := range base {
 		if k, v, ok := strings.Cut(kv, "="); ok {

@@ -4,11 +4,13 @@ import (
 	"archive/tar"
 	"bytes"
 	"compress/gzip"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -238,5 +240,57 @@ exit 1
 	h, p = runHelm(t, sb, t.TempDir(), "", "template", "r", "theirs/hello"), runPkg(t, sb, "", "template", "r", "mine/hello")
 	if h.code != 0 || p.code != 0 || h.stdout != p.stdout {
 		t.Errorf("template from the repository: helm %d %s, pkg %d %s", h.code, h.stderr, p.code, p.stderr)
+	}
+}
+
+// versionCheckScript is how helm-secrets finds out which Helm runs it: it
+// refuses to run under anything that does not answer v2, v3 or v4.
+const versionCheckScript = `case $("${HELM_BIN}" version --short) in
+v3*) echo "helm 3: $("${HELM_BIN}" version --template '{{.Version}}')" ;;
+*) echo "Unsupported helm version: $("${HELM_BIN}" version --short)" >&2; exit 1 ;;
+esac
+`
+
+// TestPluginSeesHelm3: a plugin that asks $HELM_BIN for its version, as
+// helm-secrets does, runs under pkg as under Helm, while pkg's own
+// "version" outside plugins stays pkg's.
+func TestPluginSeesHelm3(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	helm := helmRef(t)
+	bin := buildClusterBin(t)
+	sb := newSandbox(t)
+	dir := writePlugin(t, filepath.Join(t.TempDir(), "vercheck"), "name: vercheck\nversion: 0.1.0\ncommand: $HELM_PLUGIN_DIR/run.sh\n", versionCheckScript)
+	if o := runPkg(t, sb, "", "plugin", "install", dir); o.code != 0 {
+		t.Fatalf("pkg plugin install: %d %s", o.code, o.stderr)
+	}
+	run := func(prog string, args ...string) (string, error) {
+		cmd := exec.Command(prog, args...)
+		cmd.Env = sb.list()
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			return string(out), fmt.Errorf("%v: %s", err, stderr.String())
+		}
+		return string(out), nil
+	}
+	h, err := run(helm, "vercheck")
+	if err != nil || h != "helm 3: v3.22.0\n" {
+		t.Fatalf("helm vercheck: %q, %v", h, err)
+	}
+	p, err := run(bin, "vercheck")
+	if err != nil || p != h {
+		t.Errorf("pkg vercheck: %q, %v; want %q", p, err, h)
+	}
+	short, err := run(bin, "version", "--short")
+	if err != nil || strings.HasPrefix(short, "v3.22.0") {
+		t.Errorf("pkg version --short outside a plugin: %q, %v; want pkg's own version", short, err)
+	}
+	sb["PKG_AS_HELM"] = "1"
+	short, err = run(bin, "version", "--short")
+	if err != nil || !regexp.MustCompile(`^v3\.22\.0\+pkg\.[0-9A-Za-z.-]+\n$`).MatchString(short) {
+		t.Errorf("pkg version --short as a plugin sees it: %q, %v", short, err)
 	}
 }
