@@ -82,7 +82,8 @@ func (s *Server) delete(ctx context.Context, res *Resource, ns, name string, opt
 	}
 }
 
-// maxDeleteAttempts bounds delete's retries of a raced write.
+// maxDeleteAttempts bounds the retries of a raced write by delete and by
+// an unconditional update.
 const maxDeleteAttempts = 20
 
 // racedError is a write the store refused because the object changed

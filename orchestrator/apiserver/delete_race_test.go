@@ -103,3 +103,39 @@ func TestDeleteRetriesARacedWrite(t *testing.T) {
 		t.Errorf("the store raced %d writes, want 4", n)
 	}
 }
+
+// A PUT without a resourceVersion is unconditional: a write landing
+// between the server's read and its own is not a 409, as kube-apiserver
+// retries it on the new state. With a resourceVersion the conflict stands.
+func TestUnconditionalUpdateRetriesARacedWrite(t *testing.T) {
+	t.Parallel()
+	var rs *racingStore
+	ts := newTestServerWith(t, func(c *Config) {
+		rs = &racingStore{Store: c.Store, prefix: "/registry/"}
+		c.Store = rs
+	})
+	ctx := context.Background()
+	cms := ts.client.CoreV1().ConfigMaps("default")
+	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "1"}}, metav1.CreateOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs.armed.Store(true)
+	pinned := cm.DeepCopy()
+	pinned.Data["k"] = "2"
+	if _, err := cms.Update(ctx, pinned, metav1.UpdateOptions{}); !apierrors.IsConflict(err) {
+		t.Fatalf("an update pinned to a resourceVersion that a write replaced: %v, want a conflict", err)
+	}
+	rs.armed.Store(true)
+	free := &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "3"}}
+	got, err := cms.Update(ctx, free, metav1.UpdateOptions{})
+	if err != nil {
+		t.Fatalf("an update without a resourceVersion, raced by a write: %v", err)
+	}
+	if got.Data["k"] != "3" {
+		t.Errorf("stored %v, want k=3", got.Data)
+	}
+	if n := rs.raced.Load(); n != 2 {
+		t.Errorf("the store raced %d writes, want 2", n)
+	}
+}

@@ -280,7 +280,31 @@ func (s *Server) serveUpdate(w http.ResponseWriter, r *http.Request, req request
 // update replaces the object named by req with in, keeping what clients
 // may not change. A resourceVersion in `in` must be the current one. A
 // dry run returns the result without storing it.
-func (s *Server) update(ctx context.Context, req request, in object) (_ object, err error) {
+//
+// Without a resourceVersion the update is unconditional: as
+// kube-apiserver's, it is tried again on the new state when another write
+// lands between the read and the store's write, instead of answering 409.
+func (s *Server) update(ctx context.Context, req request, in object) (object, error) {
+	pinned := str(meta(in), "resourceVersion") != ""
+	for attempt := 1; ; attempt++ {
+		try := in
+		if !pinned {
+			try = deepCopy(in)
+		}
+		out, err := s.updateOnce(ctx, req, try)
+		var raced racedError
+		if !errors.As(err, &raced) {
+			return out, err
+		}
+		if pinned || attempt == maxDeleteAttempts || ctx.Err() != nil {
+			return nil, raced.error
+		}
+	}
+}
+
+// updateOnce is one attempt of update; a write the store refused because
+// the object changed after it was read is a racedError.
+func (s *Server) updateOnce(ctx context.Context, req request, in object) (_ object, err error) {
 	res := req.res
 	m := meta(in)
 	if name := str(m, "name"); name != "" && name != req.name {
@@ -345,7 +369,7 @@ func (s *Server) update(ctx context.Context, req request, in object) (_ object, 
 	kv, err = s.storeUpdate(ctx, res, kv, next, data)
 	switch {
 	case errors.Is(err, store.ErrConflict):
-		return nil, errConflict(res, req.name)
+		return nil, racedError{errConflict(res, req.name)}
 	case errors.Is(err, store.ErrNotFound):
 		return nil, apierrors.NewNotFound(res.GroupResource(), req.name)
 	case err != nil:
