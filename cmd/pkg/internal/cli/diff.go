@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -165,11 +166,18 @@ func historyDiff(ctx context.Context, env Env, re *release.Env, name string, rev
 	if len(revs) != 2 {
 		return fmt.Errorf("--diff takes two revisions (--diff A,B), got %d", len(revs))
 	}
-	a, err := re.Storage.Get(ctx, name, revs[0])
+	get := func(v int) (*release.Release, error) {
+		r, err := re.Storage.Get(ctx, name, v)
+		if errors.Is(err, release.ErrNotFound) {
+			return nil, fmt.Errorf("release %q has no revision %d: \"pkg history %s\" lists the revisions kept (--history-max prunes the oldest)", name, v, name)
+		}
+		return r, err
+	}
+	a, err := get(revs[0])
 	if err != nil {
 		return err
 	}
-	b, err := re.Storage.Get(ctx, name, revs[1])
+	b, err := get(revs[1])
 	if err != nil {
 		return err
 	}

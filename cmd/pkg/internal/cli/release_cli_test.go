@@ -239,6 +239,10 @@ func TestDiff(t *testing.T) {
 			t.Errorf("history %v:\n%s%s", diff, out.stdout, out.stderr)
 		}
 	}
+	out = runPkg(t, sb, "", "history", "hello", "--diff", "1,9")
+	if want := `Error: release "hello" has no revision 9: "pkg history hello" lists the revisions kept (--history-max prunes the oldest)`; out.code != 1 || firstErrorLine(out.stderr) != want {
+		t.Errorf("history --diff with a revision that is not kept: %d %q; want %q", out.code, out.stderr, want)
+	}
 }
 
 // TestHelmAndPkgShareReleases: on one cluster, helm upgrades and rolls
