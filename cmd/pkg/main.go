@@ -1,7 +1,8 @@
 // Command pkg is a Helm-compatible package manager and templating engine.
 //
 // main only wires the process to the CLI: the signal-aware context, the
-// standard streams and the environment. Everything else is in
+// standard streams and the environment, and sets the collector's pace for
+// a short-lived process (gc.go). Everything else is in
 // pkg.dev/pkg/cmd/pkg/internal/cli.
 package main
 
@@ -15,6 +16,7 @@ import (
 )
 
 func main() {
+	shortLivedGC()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first SIGINT or SIGTERM ends ctx: a release operation then
 	// records its failure (and rolls back with --atomic) before exiting.
