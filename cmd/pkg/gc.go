@@ -17,7 +17,9 @@ import (
 // the default pace back for good after two seconds (the orchestrator's
 // server, port-forwards, --wait) or once a collection finds more than
 // 64 MiB live (a large repository index), so long and large work keeps
-// its footprint. GOGC or GOMEMLIMIT set by the user wins.
+// its footprint. GOGC or GOMEMLIMIT set by the user wins, and the
+// orchestrator's server ("pkg cluster serve") keeps the default pace from
+// its start, where its start-up memory is measured and trimmed.
 const (
 	shortLivedGCPercent = 400
 	shortLivedLimit     = 256 << 20
@@ -25,8 +27,8 @@ const (
 	shortLivedFor       = 2 * time.Second
 )
 
-func shortLivedGC() {
-	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" {
+func shortLivedGC(args []string) {
+	if os.Getenv("GOGC") != "" || os.Getenv("GOMEMLIMIT") != "" || serving(args) {
 		return
 	}
 	prevPercent := debug.SetGCPercent(shortLivedGCPercent)
@@ -68,4 +70,14 @@ func shortLivedGC() {
 type gcSentinel struct {
 	_ *int
 	_ [8]byte
+}
+
+// serving tells whether args run the orchestrator's server.
+func serving(args []string) bool {
+	for i := 0; i+1 < len(args); i++ {
+		if args[i] == "cluster" && args[i+1] == "serve" {
+			return true
+		}
+	}
+	return false
 }

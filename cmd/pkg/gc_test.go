@@ -14,7 +14,12 @@ func TestShortLivedGC(t *testing.T) {
 	t.Setenv("GOMEMLIMIT", "")
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(-1))
-	shortLivedGC()
+	shortLivedGC([]string{"cluster", "serve"})
+	if p := debug.SetGCPercent(-1); p != 100 {
+		t.Fatalf("GC percent %d for the server, want the default", p)
+	}
+	debug.SetGCPercent(100)
+	shortLivedGC([]string{"rollback", "web"})
 	if p := debug.SetGCPercent(-1); p != shortLivedGCPercent {
 		t.Fatalf("GC percent %d after shortLivedGC, want %d", p, shortLivedGCPercent)
 	}
@@ -52,7 +57,7 @@ func TestShortLivedGC(t *testing.T) {
 func TestShortLivedGCLeavesUsersSetting(t *testing.T) {
 	t.Setenv("GOGC", "150")
 	defer debug.SetGCPercent(debug.SetGCPercent(150))
-	shortLivedGC()
+	shortLivedGC([]string{"template", "x", "chart"})
 	if p := debug.SetGCPercent(-1); p != 150 {
 		t.Errorf("GC percent %d, want the user's 150", p)
 	}

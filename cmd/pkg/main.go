@@ -16,7 +16,7 @@ import (
 )
 
 func main() {
-	shortLivedGC()
+	shortLivedGC(os.Args[1:])
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	// The first SIGINT or SIGTERM ends ctx: a release operation then
 	// records its failure (and rolls back with --atomic) before exiting.
