@@ -7,6 +7,8 @@ import (
 	"net/http"
 	"strconv"
 
+	"k8s.io/apimachinery/pkg/labels"
+
 	"pkg.dev/pkg/orchestrator/store"
 )
 
@@ -16,22 +18,39 @@ func (sel *selector) selectsAll() bool {
 	return sel == nil || (sel.name == "" && (sel.labels == nil || sel.labels.Empty()) && (sel.fields == nil || sel.fields.Empty()))
 }
 
+// labelsOnly says the selector filters by labels at most: a raw list can
+// apply it reading each object's metadata alone.
+func (sel *selector) labelsOnly() bool {
+	return sel == nil || (sel.name == "" && (sel.fields == nil || sel.fields.Empty()))
+}
+
 // serveRawList answers a plain JSON list without a selector from the
 // stored bytes, stamping each object's resourceVersion in place rather
 // than decoding and re-encoding it: listing thousands of objects is then
 // bound by copying. It reports false, having written nothing, when the
 // request needs the general path (an error from the store, whose mapping
 // that path owns).
-func (s *Server) serveRawList(ctx context.Context, w http.ResponseWriter, res *Resource, ns string, limit int64, cont string) bool {
+//
+// lsel, when not empty, keeps only the objects whose labels it matches,
+// read from each object's metadata without decoding the rest (the
+// release history Helm lists by label, every record a chart's worth of
+// base64). It is taken only for a whole list (no limit, no continue): a
+// page of a filtered list counts matching objects, which the general path
+// does.
+func (s *Server) serveRawList(ctx context.Context, w http.ResponseWriter, res *Resource, ns string, lsel labels.Selector, limit int64, cont string) bool {
 	if res.otherVersions {
 		// The stored apiVersion may not be the one asked for.
+		return false
+	}
+	filter := lsel != nil && !lsel.Empty()
+	if filter && (limit > 0 || cont != "") {
 		return false
 	}
 	got, err := s.cfg.Store.List(ctx, res.keyPrefix(ns), store.ListOptions{Limit: limit, Continue: cont})
 	if err != nil {
 		return false
 	}
-	lm, err := json.Marshal(listMeta(got.Rev, got.Continue, got.Remaining, true))
+	lm, err := json.Marshal(listMeta(got.Rev, got.Continue, got.Remaining, !filter))
 	if err != nil {
 		return false
 	}
@@ -43,10 +62,26 @@ func (s *Server) serveRawList(ctx context.Context, w http.ResponseWriter, res *R
 	buf.WriteString(`{"apiVersion":`)
 	writeJSONString(buf, res.APIVersion())
 	buf.WriteString(`,"items":[`)
-	for i, kv := range got.Items {
-		if i > 0 {
+	first := true
+	for _, kv := range got.Items {
+		if filter {
+			lbs, ok := rawLabels(kv.Value)
+			if !ok {
+				o, err := fromKV(kv)
+				if err != nil {
+					s.fail(w, err)
+					return true
+				}
+				lbs = stringMap(o, "metadata", "labels")
+			}
+			if !lsel.Matches(labels.Set(lbs)) {
+				continue
+			}
+		}
+		if !first {
 			buf.WriteByte(',')
 		}
+		first = false
 		if !appendStamped(buf, kv.Value, kv.ModRev) {
 			// Not the shape the store writes: take the slow, sure way.
 			o, err := fromKV(kv)
@@ -71,6 +106,50 @@ func (s *Server) serveRawList(ctx context.Context, w http.ResponseWriter, res *R
 	w.WriteHeader(http.StatusOK)
 	_, _ = w.Write(buf.Bytes())
 	return true
+}
+
+// rawLabels reads the labels of the stored object raw from its metadata
+// alone; false when raw is not a JSON object with a metadata object.
+func rawLabels(raw []byte) (map[string]string, bool) {
+	open := metadataOpen(raw)
+	if open < 0 {
+		return nil, false
+	}
+	end := objectEnd(raw, open)
+	if end < 0 {
+		return nil, false
+	}
+	var md struct {
+		Labels map[string]string `json:"labels"`
+	}
+	if err := json.Unmarshal(raw[open:end+1], &md); err != nil {
+		return nil, false
+	}
+	return md.Labels, true
+}
+
+// objectEnd returns the index of the '}' closing the JSON object that
+// opens at raw[open], or -1.
+func objectEnd(raw []byte, open int) int {
+	depth := 0
+	for i := open; i < len(raw); i++ {
+		switch raw[i] {
+		case '{', '[':
+			depth++
+		case '}', ']':
+			depth--
+			if depth == 0 {
+				return i
+			}
+		case '"':
+			end := stringEnd(raw, i)
+			if end < 0 {
+				return -1
+			}
+			i = end
+		}
+	}
+	return -1
 }
 
 // writeJSONString writes s as a JSON string.

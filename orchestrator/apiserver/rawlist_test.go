@@ -40,13 +40,13 @@ func TestAppendStamped(t *testing.T) {
 }
 
 // TestRawListMatchesDecodedList checks that the raw list answers the same
-// objects as the general path, which a selector that keeps everything
-// forces.
+// objects as the general path, which a field selector that keeps
+// everything forces, with and without a label selector.
 func TestRawListMatchesDecodedList(t *testing.T) {
 	t.Parallel()
 	ts := newTestServer(t)
-	for _, name := range []string{"a", "b", "c"} {
-		body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `","labels":{"k":"v"}},"data":{"n":"1"}}`
+	for name, label := range map[string]string{"a": "v", "b": "v", "c": "w"} {
+		body := `{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"` + name + `","labels":{"k":"` + label + `"}},"data":{"n":"1"}}`
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/namespaces/default/configmaps", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")
 		rec := httptest.NewRecorder()
@@ -68,11 +68,23 @@ func TestRawListMatchesDecodedList(t *testing.T) {
 		}
 		return v
 	}
-	for _, tc := range []struct{ raw, decoded string }{
-		{"", "?labelSelector=k%3Dv"},
-		{"?limit=2", "?limit=2&labelSelector=k%3Dv"},
+	const everything = "fieldSelector=metadata.name%21%3Dnone"
+	for _, tc := range []struct {
+		raw   string
+		items int
+	}{
+		{"", 3},
+		{"?limit=2", 2},
+		{"?labelSelector=k%3Dv", 2},
+		{"?labelSelector=k%3Dw", 1},
+		{"?labelSelector=k%21%3Dv", 1},
+		{"?labelSelector=k%2Cj", 0},
 	} {
-		raw, decoded := get(tc.raw), get(tc.decoded)
+		decodedQuery := "?" + everything
+		if tc.raw != "" {
+			decodedQuery = tc.raw + "&" + everything
+		}
+		raw, decoded := get(tc.raw), get(decodedQuery)
 		// Only the raw list, without a selector, counts what remains.
 		rawMeta, _ := raw["metadata"].(map[string]any)
 		if want := strings.Contains(tc.raw, "limit"); (rawMeta["remainingItemCount"] == 1.0) != want {
@@ -80,15 +92,39 @@ func TestRawListMatchesDecodedList(t *testing.T) {
 		}
 		delete(rawMeta, "remainingItemCount")
 		if !reflect.DeepEqual(raw, decoded) {
-			t.Errorf("list%s = %v\nlist%s = %v", tc.raw, raw, tc.decoded, decoded)
+			t.Errorf("list%s = %v\nlist%s = %v", tc.raw, raw, decodedQuery, decoded)
 		}
 		items, _ := raw["items"].([]any)
+		if len(items) != tc.items {
+			t.Fatalf("list%s has %d items, want %d: %v", tc.raw, len(items), tc.items, raw)
+		}
 		if len(items) == 0 {
-			t.Fatalf("list%s has no items: %v", tc.raw, raw)
+			continue
 		}
 		md, _ := items[0].(map[string]any)["metadata"].(map[string]any)
 		if md["resourceVersion"] == nil || md["resourceVersion"] == "" {
 			t.Errorf("list%s: first item has no resourceVersion: %v", tc.raw, md)
+		}
+	}
+}
+
+func TestRawLabels(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		raw  string
+		want map[string]string
+		ok   bool
+	}{
+		{raw: `{"data":{"labels":{"x":"y"}},"metadata":{"labels":{"a":"b","c":"d"},"name":"n"}}`, want: map[string]string{"a": "b", "c": "d"}, ok: true},
+		{raw: `{"metadata":{"annotations":{"labels":"{\"}"},"name":"n"}}`, ok: true},
+		{raw: `{"metadata":{"labels":{"a":"}"}}}`, want: map[string]string{"a": "}"}, ok: true},
+		{raw: `{"kind":"X"}`},
+		{raw: `{"metadata":{"labels":{"a":1}}}`},
+		{raw: `{"metadata":{"labels":{"a":"b"}`},
+	} {
+		got, ok := rawLabels([]byte(tc.raw))
+		if ok != tc.ok || !reflect.DeepEqual(got, tc.want) {
+			t.Errorf("rawLabels(%s) = %v, %v; want %v, %v", tc.raw, got, ok, tc.want, tc.ok)
 		}
 	}
 }

@@ -116,8 +116,8 @@ func (s *Server) serveList(w http.ResponseWriter, r *http.Request, req request) 
 			return
 		}
 	}
-	if sel.selectsAll() && req.served == nil && negotiate(r.Header.Get("Accept"), true, false) == mediaJSON &&
-		s.serveRawList(r.Context(), w, req.res, req.ns, limit, q.Get("continue")) {
+	if sel.labelsOnly() && req.served == nil && negotiate(r.Header.Get("Accept"), true, false) == mediaJSON &&
+		s.serveRawList(r.Context(), w, req.res, req.ns, sel.labels, limit, q.Get("continue")) {
 		return
 	}
 	page, err := s.list(r.Context(), req.res, req.ns, sel, limit, q.Get("continue"))
