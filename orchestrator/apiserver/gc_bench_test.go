@@ -1,7 +1,6 @@
 package apiserver
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -10,8 +9,6 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"pkg.dev/pkg/orchestrator/store"
 )
 
 // BenchmarkCreateWithCollector times creates of ConfigMaps owned by a
@@ -20,17 +17,7 @@ import (
 // CPU the process used per create (as the Go runtime estimates it: user
 // code plus garbage collection).
 func BenchmarkCreateWithCollector(b *testing.B) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	srv, err := New(ctx, Config{Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = srv.Close() })
+	srv := newBenchServer(b)
 	post := func(body string) (int, string) {
 		req := httptest.NewRequest(http.MethodPost, "/api/v1/namespaces/default/configmaps", strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

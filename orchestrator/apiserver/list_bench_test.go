@@ -15,16 +15,7 @@ import (
 // BenchmarkListConfigMaps times one list of 10,000 ConfigMaps as JSON,
 // server side only (the handler writing into a recorder).
 func BenchmarkListConfigMaps(b *testing.B) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	srv, err := New(ctx, Config{Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := newBenchServer(b)
 	const n = 10000
 	var wg sync.WaitGroup
 	for w := range 16 {
@@ -53,4 +44,22 @@ func BenchmarkListConfigMaps(b *testing.B) {
 		}
 		b.SetBytes(int64(rec.Body.Len()))
 	}
+}
+
+// newBenchServer is an API server over a store of its own in a temporary
+// directory, without controllers, both closed when the benchmark ends.
+func newBenchServer(b *testing.B) *Server {
+	b.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, b.TempDir(), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = st.Close() })
+	srv, err := New(ctx, Config{Store: st})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = srv.Close() })
+	return srv
 }

@@ -1,30 +1,18 @@
 package apiserver
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-
-	"pkg.dev/pkg/orchestrator/store"
 )
 
 // BenchmarkPatchDeployment times one strategic-merge patch of a
 // Deployment's pod template, the write a Helm upgrade or rollback sends
 // for each workload, server side only (no controllers running).
 func BenchmarkPatchDeployment(b *testing.B) {
-	ctx := context.Background()
-	st, err := store.Open(ctx, b.TempDir(), store.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { _ = st.Close() })
-	srv, err := New(ctx, Config{Store: st})
-	if err != nil {
-		b.Fatal(err)
-	}
+	srv := newBenchServer(b)
 	do := func(method, path, ctype, body string, want int) {
 		req := httptest.NewRequest(method, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", ctype)
