@@ -44,6 +44,17 @@ func (r *racingStore) Delete(ctx context.Context, key string, rev int64) (store.
 	return r.Store.Delete(ctx, key, rev)
 }
 
+// newRacingServer is a test server over a racingStore.
+func newRacingServer(t *testing.T) (*testServer, *racingStore) {
+	t.Helper()
+	var rs *racingStore
+	ts := newTestServerWith(t, func(c *Config) {
+		rs = &racingStore{Store: c.Store, prefix: "/registry/"}
+		c.Store = rs
+	})
+	return ts, rs
+}
+
 // A DELETE is not refused because the object changed between the
 // server's read and its write, as kube-apiserver's is not: the node
 // agent's final delete of a Pod raced with a status update used to get
@@ -52,11 +63,7 @@ func (r *racingStore) Delete(ctx context.Context, key string, rev int64) (store.
 // conflict stands.
 func TestDeleteRetriesARacedWrite(t *testing.T) {
 	t.Parallel()
-	var rs *racingStore
-	ts := newTestServerWith(t, func(c *Config) {
-		rs = &racingStore{Store: c.Store, prefix: "/registry/"}
-		c.Store = rs
-	})
+	ts, rs := newRacingServer(t)
 	ctx := context.Background()
 	pods := ts.client.CoreV1().Pods("default")
 	grace := int64(30)
@@ -109,11 +116,7 @@ func TestDeleteRetriesARacedWrite(t *testing.T) {
 // retries it on the new state. With a resourceVersion the conflict stands.
 func TestUnconditionalUpdateRetriesARacedWrite(t *testing.T) {
 	t.Parallel()
-	var rs *racingStore
-	ts := newTestServerWith(t, func(c *Config) {
-		rs = &racingStore{Store: c.Store, prefix: "/registry/"}
-		c.Store = rs
-	})
+	ts, rs := newRacingServer(t)
 	ctx := context.Background()
 	cms := ts.client.CoreV1().ConfigMaps("default")
 	cm, err := cms.Create(ctx, &corev1.ConfigMap{ObjectMeta: metav1.ObjectMeta{Name: "cfg"}, Data: map[string]string{"k": "1"}}, metav1.CreateOptions{})
