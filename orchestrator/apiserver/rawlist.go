@@ -24,8 +24,8 @@ func (sel *selector) labelsOnly() bool {
 	return sel == nil || (sel.name == "" && (sel.fields == nil || sel.fields.Empty()))
 }
 
-// serveRawList answers a plain JSON list without a selector from the
-// stored bytes, stamping each object's resourceVersion in place rather
+// serveRawList answers a plain JSON list without a selector, or with
+// labels only (below), from the stored bytes, stamping each object's resourceVersion in place rather
 // than decoding and re-encoding it: listing thousands of objects is then
 // bound by copying. It reports false, having written nothing, when the
 // request needs the general path (an error from the store, whose mapping
