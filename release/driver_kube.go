@@ -16,7 +16,10 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/validation"
+	"k8s.io/client-go/kubernetes/scheme"
 	corev1client "k8s.io/client-go/kubernetes/typed/core/v1"
+	"k8s.io/client-go/rest"
+	sigsjson "sigs.k8s.io/json"
 )
 
 // SecretsDriver stores records as Helm's default driver does: one Secret
@@ -33,7 +36,7 @@ func NewSecretsDriver(c corev1client.CoreV1Interface, namespace string, now func
 	return &SecretsDriver{objects[*corev1.Secret, *corev1.SecretList]{
 		kind: "secret", now: now, log: log,
 		get:    api.Get,
-		list:   api.List,
+		list:   jsonList(c, namespace, "secrets", api.List),
 		create: api.Create,
 		update: api.Update,
 		del:    api.Delete,
@@ -61,7 +64,7 @@ func NewConfigMapsDriver(c corev1client.CoreV1Interface, namespace string, now f
 	return &ConfigMapsDriver{objects[*corev1.ConfigMap, *corev1.ConfigMapList]{
 		kind: "configmap", now: now, log: log,
 		get:    api.Get,
-		list:   api.List,
+		list:   jsonList(c, namespace, "configmaps", api.List),
 		create: api.Create,
 		update: api.Update,
 		del:    api.Delete,
@@ -74,6 +77,31 @@ func NewConfigMapsDriver(c corev1client.CoreV1Interface, namespace string, now f
 			}
 		},
 	}}
+}
+
+// jsonList lists resource in namespace as JSON decoded in one pass. The
+// typed client reads a list twice, once to find its kind and once to
+// decode it; for a history of 100 records, each a chart's worth of
+// base64, that first pass is a measurable part of "pkg history". Without
+// a REST client (a fake clientset) it is typed.
+func jsonList[L any](c corev1client.CoreV1Interface, namespace, resource string, typed func(context.Context, metav1.ListOptions) (L, error)) func(context.Context, metav1.ListOptions) (L, error) {
+	rc, ok := c.RESTClient().(*rest.RESTClient)
+	if !ok || rc == nil {
+		return typed
+	}
+	return func(ctx context.Context, opts metav1.ListOptions) (L, error) {
+		var list L
+		raw, err := rc.Get().Namespace(namespace).Resource(resource).
+			VersionedParams(&opts, scheme.ParameterCodec).
+			SetHeader("Accept", "application/json").DoRaw(ctx)
+		if err != nil {
+			return list, err
+		}
+		if err := sigsjson.UnmarshalCaseSensitivePreserveInts(raw, &list); err != nil {
+			return list, fmt.Errorf("decoding the list of %s: %w", resource, err)
+		}
+		return list, nil
+	}
 }
 
 // pointers returns a pointer to each element of items.
