@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -151,6 +152,18 @@ func loadSplicer() (*splicer, error) {
 	return s, nil
 }
 
+// lookupOrPass looks up the key stored at fp+off on the stack in m and
+// passes the segment when it is missing; R0 is then the value's address.
+func lookupOrPass(m *ebpf.Map, off int16) asm.Instructions {
+	return asm.Instructions{
+		asm.LoadMapPtr(asm.R1, m.FD()),
+		asm.Mov.Reg(asm.R2, asm.RFP),
+		asm.Add.Imm(asm.R2, int32(off)),
+		asm.FnMapLookupElem.Call(),
+		asm.JEq.Imm(asm.R0, 0, "pass"),
+	}
+}
+
 // verdictProgram runs for every segment a joined socket receives:
 //
 //	if len == 0: pass                                 (a FIN)
@@ -164,7 +177,7 @@ func verdictProgram(slots, state, peers *ebpf.Map) asm.Instructions {
 	const sk = asm.R6 // the segment's context
 	const st = asm.R7 // this direction's counters
 	const n = asm.R8  // the segment's length
-	return asm.Instructions{
+	return slices.Concat(asm.Instructions{
 		asm.Mov.Reg(sk, asm.R1),
 		asm.LoadMem(n, sk, 0, asm.Word), // __sk_buff.len
 		// A FIN arrives as a segment of no data; redirected, the peer's
@@ -173,18 +186,10 @@ func verdictProgram(slots, state, peers *ebpf.Map) asm.Instructions {
 		asm.JEq.Imm(n, 0, "pass"),
 		asm.FnGetSocketCookie.Call(),
 		asm.StoreMem(asm.RFP, -8, asm.R0, asm.DWord),
-		asm.LoadMapPtr(asm.R1, slots.FD()),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -8),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "pass"),
+	}, lookupOrPass(slots, -8), asm.Instructions{
 		asm.LoadMem(asm.R1, asm.R0, 0, asm.Word),
 		asm.StoreMem(asm.RFP, -12, asm.R1, asm.Word),
-		asm.LoadMapPtr(asm.R1, state.FD()),
-		asm.Mov.Reg(asm.R2, asm.RFP),
-		asm.Add.Imm(asm.R2, -12),
-		asm.FnMapLookupElem.Call(),
-		asm.JEq.Imm(asm.R0, 0, "pass"),
+	}, lookupOrPass(state, -12), asm.Instructions{
 		asm.Mov.Reg(st, asm.R0),
 		asm.LoadMem(asm.R1, st, offPassed, asm.DWord),
 		asm.LoadMem(asm.R2, st, offWritten, asm.DWord),
@@ -205,7 +210,7 @@ func verdictProgram(slots, state, peers *ebpf.Map) asm.Instructions {
 		asm.AddAtomic.Mem(st, n, asm.DWord, offPassed).WithSymbol("up"),
 		asm.Mov.Imm(asm.R0, 1).WithSymbol("pass"),
 		asm.Return().WithSymbol("out"),
-	}
+	})
 }
 
 // close ends the relays still running and frees the maps.

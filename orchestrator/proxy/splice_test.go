@@ -50,6 +50,21 @@ func spliceRelay(t *testing.T, s *splicer, target string) string {
 	return relayTo(t, &Proxy{splice: s}, target)
 }
 
+// digestServer answers each connection, once its client has shut its
+// sending side, with the SHA-256 of what it read, then with more.
+func digestServer(tb testing.TB, more []byte) string {
+	tb.Helper()
+	return listen(tb, func(c net.Conn) {
+		defer c.Close()
+		h := sha256.New()
+		if _, err := io.Copy(h, c); err != nil {
+			return
+		}
+		_, _ = c.Write(h.Sum(nil))
+		_, _ = c.Write(more)
+	})
+}
+
 func listen(tb testing.TB, serve func(net.Conn)) string {
 	tb.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -125,15 +140,7 @@ func TestSpliceBulkAndHalfClose(t *testing.T) {
 	s := newTestSplicer(t)
 	const up, down = 48 << 20, 24 << 20
 	back := pattern(2, down)
-	srv := listen(t, func(c net.Conn) {
-		defer c.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, c); err != nil {
-			return
-		}
-		_, _ = c.Write(h.Sum(nil))
-		_, _ = c.Write(back)
-	})
+	srv := digestServer(t, back)
 	addr := spliceRelay(t, s, srv)
 	c, err := net.Dial("tcp", addr)
 	if err != nil {
@@ -231,14 +238,7 @@ func waitFor(t *testing.T, ok func() bool) {
 // takes only established sockets; the relay then copies in user space.)
 func TestSpliceEndOfFileAfterTheData(t *testing.T) {
 	s := newTestSplicer(t)
-	srv := listen(t, func(c net.Conn) {
-		defer c.Close()
-		h := sha256.New()
-		if _, err := io.Copy(h, c); err != nil {
-			return
-		}
-		_, _ = c.Write(h.Sum(nil))
-	})
+	srv := digestServer(t, nil)
 	addr := spliceRelay(t, s, srv)
 	for i := range 30 {
 		data := pattern(uint64(10+i), 64<<10+i*4096)
