@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"sync"
 )
 
 // gzipMagic starts every gzip stream; Helm checks for it to tell
@@ -21,10 +22,9 @@ func Encode(r *Release) (string, error) {
 		return "", fmt.Errorf("encoding release %q: %w", r.Name, err)
 	}
 	var buf bytes.Buffer
-	zw, err := gzip.NewWriterLevel(&buf, gzip.BestCompression)
-	if err != nil {
-		return "", err
-	}
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	if _, err := zw.Write(js); err != nil {
 		return "", err
 	}
@@ -33,6 +33,16 @@ func Encode(r *Release) (string, error) {
 	}
 	return base64.StdEncoding.EncodeToString(buf.Bytes()), nil
 }
+
+// gzipWriters keeps best-compression writers for Encode. Each holds about
+// 800 KB of match tables; a command writes two or three records (the new
+// revision, then its final status, and the one it supersedes), and a
+// fresh writer for each cost more in first-touch page faults than the
+// compression itself.
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(io.Discard, gzip.BestCompression) // the level is valid
+	return zw
+}}
 
 // Decode reads a record Encode (or Helm) wrote. Plain JSON inside the
 // base64 is accepted too, as Helm accepts it.

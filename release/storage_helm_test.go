@@ -21,7 +21,7 @@ import (
 )
 
 // sampleRelease is a record with every field Helm stores set.
-func sampleRelease(t *testing.T, name string, version int, status Status) *Release {
+func sampleRelease(t testing.TB, name string, version int, status Status) *Release {
 	t.Helper()
 	c, err := chart.LoadDir(filepath.Join(helmtest.ModuleRoot(t), "testdata/charts/hello"))
 	if err != nil {
