@@ -12,6 +12,14 @@
 # wrk with 32 connections (requests/s). Issue 7's goal: under 10% added
 # latency at the median. Needs root, runc, iproute2 and wrk (Debian's wrk).
 #
+# For scale, two proven proxies run on the same request where they are
+# installed (Debian's nginx-light and haproxy), inside the cluster
+# network next to the Pod, each measured like the paths above:
+#   nginx       an HTTP reverse proxy with kept-alive upstream connections
+#               (what the Ingress does),
+#   haproxy-tcp haproxy relaying TCP (what a node port does).
+# Without them those rows are skipped (REFERENCE=0 skips them too).
+#
 # The four paths run one after another, ROUNDS times, so that a shared
 # machine's changing load shows as spread rather than as a difference.
 #
@@ -23,11 +31,14 @@ PKG_BIN="${PKG_BIN:-bin/pkg}"
 SECS="${SECS:-5}"
 ROUNDS="${ROUNDS:-3}"
 RELAY="${RELAY:-kernel}"
+REFERENCE="${REFERENCE:-1}"
 relay_flag=()
 [ "$RELAY" = userspace ] && relay_flag=(--userspace-relay)
 command -v wrk >/dev/null || { echo "wrk is needed: apt-get install wrk" >&2; exit 1; }
 tmp="$(mktemp -d "${TMPDIR:-/tmp}/pkg-svc-bench.XXXXXX")"
+ref_pids=()
 cleanup() {
+  for p in "${ref_pids[@]}"; do kill "$p" 2>/dev/null || true; done
   "$PKG_BIN" cluster down --data-dir "$tmp/d" >/dev/null 2>&1 || true
   rm -rf "$tmp"
 }
@@ -120,6 +131,52 @@ run() {
     "$p50" "$(awk '$1=="99%"{print $2}' <<<"$lat")" \
     "$(awk '/^Requests\/sec/{print $2}' <<<"$thr")" "$added"
 }
+# The reference proxies, in the cluster network, on its loopback.
+refs=()
+if [ "$REFERENCE" = 1 ] && command -v nginx >/dev/null; then
+  mkdir -p "$tmp/nginx"
+  cat >"$tmp/nginx/nginx.conf" <<CONF
+worker_processes auto;
+pid $tmp/nginx/nginx.pid;
+error_log $tmp/nginx/error.log;
+events { worker_connections 1024; }
+http {
+  access_log off;
+  client_body_temp_path $tmp/nginx;
+  proxy_temp_path $tmp/nginx;
+  upstream echo { server $pod_ip:8080; keepalive 64; }
+  server {
+    listen 127.0.0.1:18080;
+    location / { proxy_pass http://echo; proxy_http_version 1.1; proxy_set_header Connection ""; }
+  }
+}
+CONF
+  ip netns exec "$netns" nginx -c "$tmp/nginx/nginx.conf" -g 'daemon off;' &
+  ref_pids+=($!)
+  refs+=("nginx http://127.0.0.1:18080/")
+fi
+if [ "$REFERENCE" = 1 ] && command -v haproxy >/dev/null; then
+  cat >"$tmp/haproxy.cfg" <<CONF
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 60s
+  timeout server 60s
+frontend relay
+  bind 127.0.0.1:18081
+  default_backend echo
+backend echo
+  server pod $pod_ip:8080
+CONF
+  ip netns exec "$netns" haproxy -db -f "$tmp/haproxy.cfg" &
+  ref_pids+=($!)
+  refs+=("haproxy-tcp http://127.0.0.1:18081/")
+fi
+for ref in "${refs[@]}"; do
+  for _ in $(seq 50); do inns curl -fsS -o /dev/null "${ref#* }" 2>/dev/null && break; sleep 0.1; done
+done
+[ "$REFERENCE" = 1 ] && [ "${#refs[@]}" -lt 2 ] && echo "(nginx or haproxy not installed: apt-get install nginx-light haproxy for the reference rows)" >&2
+
 echo "== machine: $(nproc) cores, $(uname -sr), load $(cut -d' ' -f1-3 /proc/loadavg)"
 relay="$(grep -o 'relay="[^"]*"' "$tmp/d/serve.log" | tail -1)"
 echo "== one testapp Pod; cluster IPs served by: $mode; node ports: $relay; wrk ${SECS}s each, $ROUNDS rounds"
@@ -129,4 +186,5 @@ for r in $(seq "$ROUNDS"); do
   run clusterIP netns "http://$cluster_ip/"
   run nodePort host "http://127.0.0.1:$node_port/"
   run ingress host "http://127.0.0.1:$ingress_port/" echo.bench
+  for ref in "${refs[@]}"; do run "${ref%% *}" netns "${ref#* }"; done
 done
