@@ -29,6 +29,9 @@ type Resource struct {
 	Namespace string
 	// Name is the object's metadata.name.
 	Name string
+	// Source is the template that rendered the object, from the
+	// manifest's "# Source:" comment; "" when the manifest has none.
+	Source string
 }
 
 // String names the resource as users see it in messages:

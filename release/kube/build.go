@@ -121,7 +121,7 @@ func (c *Client) resource(ctx context.Context, obj *unstructured.Unstructured, n
 		}
 		return nil, fmt.Errorf("mapping kind %q in version %q of %s to an API resource: %w", gvk.Kind, obj.GetAPIVersion(), objName(obj, source), err)
 	}
-	r := &release.Resource{Object: obj, GVK: gvk, GVR: m.Resource, Name: obj.GetName()}
+	r := &release.Resource{Object: obj, GVK: gvk, GVR: m.Resource, Name: obj.GetName(), Source: source}
 	if m.Scope.Name() == meta.RESTScopeNameNamespace {
 		r.Namespaced = true
 		if obj.GetNamespace() == "" {

@@ -56,7 +56,7 @@ func (c *Client) Create(ctx context.Context, list release.ResourceList) (*releas
 // it: it is the original of the next three-way merge.
 func (c *Client) create(ctx context.Context, r *release.Resource) error {
 	c.log.Debug("creating", "resource", r.String())
-	_, err := c.resourceClient(r).Create(ctx, r.Object, metav1.CreateOptions{FieldManager: c.manager})
+	_, err := c.resourceClient(r).Create(withSubject(ctx, r), r.Object, metav1.CreateOptions{FieldManager: c.manager})
 	if err != nil {
 		// Helm's wording; the API's message names the kind and object.
 		return fmt.Errorf("failed to create resource: %w", err)

@@ -305,7 +305,7 @@ func (c *Client) finishPatch(ctx context.Context, t *release.Resource, patch []b
 		return nil
 	}
 	c.log.Debug("patching", "resource", t.String(), "type", string(pt), "patch", string(patch))
-	if _, err := c.resourceClient(t).Patch(ctx, t.Name, pt, patch, metav1.PatchOptions{FieldManager: c.manager}); err != nil {
+	if _, err := c.resourceClient(t).Patch(withSubject(ctx, t), t.Name, pt, patch, metav1.PatchOptions{FieldManager: c.manager}); err != nil {
 		// Helm's wording.
 		return fmt.Errorf("cannot patch %q with kind %s: %w", t.Name, t.GVK.Kind, err)
 	}
@@ -385,7 +385,7 @@ func (c *Client) replace(ctx context.Context, t *release.Resource, live *unstruc
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		obj := t.Object.DeepCopy()
 		obj.SetResourceVersion(rv)
-		_, err := c.resourceClient(t).Update(ctx, obj, metav1.UpdateOptions{FieldManager: c.manager})
+		_, err := c.resourceClient(t).Update(withSubject(ctx, t), obj, metav1.UpdateOptions{FieldManager: c.manager})
 		if apierrors.IsConflict(err) {
 			if fresh, gerr := c.live(ctx, t); gerr == nil && fresh != nil {
 				rv = fresh.GetResourceVersion()

@@ -98,6 +98,10 @@ func (g *globalOptions) connect(ctx context.Context, env Env) (*connection, erro
 		cfg.QPS = -1 // no client-side throttling, as Helm 3.22 by default
 	}
 	cfg.UserAgent = "pkg/" + version + " " + rest.DefaultKubernetesUserAgent()
+	// The API server's warnings (unknown fields, deprecated versions) go
+	// to standard error as kubectl shows them, naming the release's
+	// resource and template they are about.
+	cfg.WarningHandlerWithContext = kube.NewWarningPrinter(env.Streams.Err)
 	ns := g.namespace
 	if ns == "" {
 		ns = env.getenv("HELM_NAMESPACE")

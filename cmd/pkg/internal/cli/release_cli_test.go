@@ -349,3 +349,57 @@ func TestInstallFromRepository(t *testing.T) {
 		}
 	}
 }
+
+// TestInstallShowsServerWarnings: the API server's warning about a field
+// the kind does not have reaches the user once, naming the resource and
+// the template, where Helm shows client-go's log line.
+func TestInstallShowsServerWarnings(t *testing.T) {
+	if testing.Short() {
+		t.Skip("starts an API server")
+	}
+	tc := testcluster.Start(t)
+	sb := newSandbox(t)
+	sb["KUBECONFIG"] = tc.Kubeconfig
+	chart := filepath.Join(t.TempDir(), "typo")
+	if err := os.MkdirAll(filepath.Join(chart, "templates"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"Chart.yaml": "apiVersion: v2\nname: typo\nversion: 1.0.0\n",
+		"templates/cm.yaml": `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: typo
+data: {a: b}
+`,
+		"templates/deploy.yaml": `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: typo
+spec:
+  replica: 3
+  selector:
+    matchLabels: {app: typo}
+  template:
+    metadata:
+      labels: {app: typo}
+    spec:
+      containers:
+        - name: web
+          image: busybox:1.36
+`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(chart, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out := runPkg(t, sb, "", "install", "typo", chart)
+	if out.code != 0 {
+		t.Fatal(out.stderr)
+	}
+	want := `Warning: Deployment "typo" in namespace "default" (typo/templates/deploy.yaml): unknown field "spec.replica"` + "\n"
+	if strings.Count(out.stderr, want) != 1 || strings.Count(out.stderr, "Warning:") != 1 {
+		t.Errorf("install's standard error, want the warning once:\n%s\ngot:\n%s", want, out.stderr)
+	}
+}
