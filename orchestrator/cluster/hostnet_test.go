@@ -2,7 +2,6 @@ package cluster
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -90,7 +89,8 @@ func TestHostNetworkMode(t *testing.T) {
 	dataDir := filepath.Join(dir, "data")
 	cmd := exec.Command(setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", bin, "-test.run=^TestHostNetworkChild$", "-test.v")
 	cmd.Env = append(os.Environ(), childEnv+"="+dataDir, "HOME="+dir)
-	var stderr bytes.Buffer
+	// The child writes its log while the test reads it.
+	var stderr syncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
