@@ -35,8 +35,22 @@ helm-v4:
 	bash bench/helm-v4.sh "$(dir $(HELM_V4))"
 
 # Every test, slow integration and differential ones included.
+# The packages where goroutines share state (the release layer, the API
+# server, its store, the controllers, the scheduler, the Service proxy)
+# run a second time under the race detector.
+RACE_PKGS = ./release/... ./orchestrator/store/... ./orchestrator/apiserver/... \
+	./orchestrator/controllers/... ./orchestrator/scheduler/... ./orchestrator/proxy/...
+
 test: helm-ref helm-v4
 	PKG_HELM_REF=$(HELM_REF) PKG_HELM_V4=$(HELM_V4) $(GO) test -count=1 ./...
+	@if [ "$$($(GO) env CGO_ENABLED)" = 1 ] && command -v "$$($(GO) env CC)" >/dev/null 2>&1; then \
+		echo "$(GO) test -race -count=1 $(RACE_PKGS)"; \
+		PKG_HELM_REF=$(HELM_REF) PKG_HELM_V4=$(HELM_V4) $(GO) test -race -count=1 $(RACE_PKGS); \
+	elif [ -n "$$PKG_REQUIRE_RACE" ]; then \
+		echo "the race detector needs cgo and a C compiler ($$($(GO) env CC)): install gcc" >&2; exit 1; \
+	else \
+		echo "skipping the race detector's pass: it needs cgo and a C compiler ($$($(GO) env CC))"; \
+	fi
 
 test-short:
 	$(GO) test -short ./...
