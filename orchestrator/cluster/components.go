@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	goruntime "runtime"
 	"strconv"
@@ -22,6 +23,7 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 
+	"pkg.dev/pkg/orchestrator/apiserver"
 	"pkg.dev/pkg/orchestrator/controllers"
 	"pkg.dev/pkg/orchestrator/image"
 	"pkg.dev/pkg/orchestrator/node"
@@ -64,7 +66,11 @@ func clusterNetwork(ctx context.Context, dir string, log *slog.Logger) *node.Net
 // runtime its config names (see runtime.NewDriver). rt is the runtime
 // asked for the nodes, checked even when there are none. netOpts is the
 // cluster network and how its services run.
-func startComponents(ctx context.Context, dir, url string, creds Credentials, nodes []NodeConfig, rt string, netOpts netOptions, log *slog.Logger) (*components, error) {
+//
+// With api, the API server's handler in this process, the components'
+// requests go to it directly (apiserver.InProcessTransport), without TLS,
+// HTTP/2 or a socket; with nil, over HTTPS to url.
+func startComponents(ctx context.Context, dir, url string, creds Credentials, api http.Handler, nodes []NodeConfig, rt string, netOpts netOptions, log *slog.Logger) (*components, error) {
 	network := netOpts.network
 	cfg := &rest.Config{
 		Host:            url,
@@ -72,6 +78,10 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 		TLSClientConfig: rest.TLSClientConfig{CAData: creds.CAPEM},
 		QPS:             -1,
 		UserAgent:       "pkg-orchestrator",
+	}
+	if api != nil {
+		cfg.TLSClientConfig = rest.TLSClientConfig{}
+		cfg.Transport = apiserver.InProcessTransport(api)
 	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
@@ -92,7 +102,7 @@ func startComponents(ctx context.Context, dir, url string, creds Credentials, no
 	}
 	run("scheduler", scheduler.New(cs, scheduler.Options{Log: log.With("component", "scheduler")}).Run)
 	run("controllers", func(ctx context.Context) error {
-		return controllers.Run(ctx, cfg, controllers.Options{Logger: log.With("component", "controllers")})
+		return controllers.Run(ctx, cfg, controllers.Options{Logger: log.With("component", "controllers"), RootCA: creds.CAPEM})
 	})
 	run("node-lifecycle", (&node.Lifecycle{Client: cs, Log: log.With("component", "node-lifecycle")}).Run)
 	// Persistent volumes: the default StorageClass, and the controller

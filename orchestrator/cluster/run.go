@@ -318,7 +318,7 @@ func Run(ctx context.Context, opts Options) (err error) {
 	}
 	log.Info("serving", "url", state.URL, "dataDir", dir, "pid", state.PID, "nodes", len(nodes))
 	compCtx, stopComponents := context.WithCancel(base)
-	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, nodes, opts.Runtime, netOptions{network: network, dnsUpstream: opts.DNSUpstream, userspaceRelay: opts.UserspaceRelay}, log)
+	comps, err := startComponents(compCtx, dir, state.URL, Credentials{CAPEM: ca.pem, Token: token}, api, nodes, opts.Runtime, netOptions{network: network, dnsUpstream: opts.DNSUpstream, userspaceRelay: opts.UserspaceRelay}, log)
 	if err != nil {
 		stopComponents()
 		_ = srv.Close()
