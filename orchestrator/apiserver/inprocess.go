@@ -27,7 +27,8 @@ func InProcessTransport(h http.Handler) http.RoundTripper {
 type inProcessTransport struct{ h http.Handler }
 
 // errInProcessAborted is the body's error when the handler aborted the
-// response (http.ErrAbortHandler), as a broken connection would end it.
+// response (http.ErrAbortHandler, or any panic), as a broken connection
+// would end it.
 var errInProcessAborted = errors.New("the API server aborted the response")
 
 // maxInProcessBuffered is how much a response body holds that its reader
@@ -51,15 +52,10 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 	w.cond = sync.NewCond(&w.mu)
 	go func() {
 		defer func() {
-			v := recover()
+			// As net/http, a panic ends this response, not the process:
+			// the body ends with an error, as a connection cut short.
 			var err error
-			if v != nil {
-				if v != http.ErrAbortHandler {
-					// ServeHTTP answers its own panics; anything else
-					// reaching here is a bug to see.
-					cancel()
-					panic(v)
-				}
+			if v := recover(); v != nil {
 				err = errInProcessAborted
 			}
 			w.finish(err)
@@ -69,7 +65,9 @@ func (t *inProcessTransport) RoundTrip(req *http.Request) (*http.Response, error
 	select {
 	case <-w.ready:
 	case <-req.Context().Done():
+		// Nobody will read the body: the handler's writes fail from now.
 		cancel()
+		w.abandon()
 		return nil, req.Context().Err()
 	}
 	w.mu.Lock()
@@ -152,6 +150,16 @@ func (w *inProcessWriter) finish(err error) {
 	w.cond.Broadcast()
 }
 
+// abandon makes the handler's further writes fail, as on a connection
+// the client closed.
+func (w *inProcessWriter) abandon() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.closed = true
+	w.buf = nil
+	w.cond.Broadcast()
+}
+
 // inProcessBody is the response body the client reads.
 type inProcessBody struct {
 	w      *inProcessWriter
@@ -187,11 +195,6 @@ func (b *inProcessBody) Read(p []byte) (int, error) {
 // further writes fail, as on a connection the client closed.
 func (b *inProcessBody) Close() error {
 	b.cancel()
-	w := b.w
-	w.mu.Lock()
-	w.closed = true
-	w.buf = nil
-	w.cond.Broadcast()
-	w.mu.Unlock()
+	b.w.abandon()
 	return nil
 }

@@ -72,34 +72,51 @@ func TestInProcessTransport(t *testing.T) {
 	}
 }
 
-// TestInProcessTransportAbortAndCancel: a handler that aborts its answer
-// ends the body with an error; a request whose context ends before the
-// handler answers returns that error, and the handler sees its context
-// end.
+// TestInProcessTransportAbortAndCancel: a handler that aborts its answer,
+// or panics, ends the body with an error and the process goes on; a
+// request whose context ends before the handler answers returns that
+// error, and the handler, which then writes more than the buffer holds,
+// is not left waiting for a reader.
 func TestInProcessTransportAbortAndCancel(t *testing.T) {
+	handlerDone := make(chan struct{})
 	rt := InProcessTransport(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch r.URL.Path {
 		case "/abort":
 			_, _ = w.Write([]byte("partial"))
 			panic(http.ErrAbortHandler)
+		case "/panic":
+			_, _ = w.Write([]byte("partial"))
+			panic("a bug")
 		case "/hang":
 			<-r.Context().Done()
+			chunk := make([]byte, 1<<20)
+			for range 2 * maxInProcessBuffered >> 20 {
+				_, _ = w.Write(chunk)
+			}
+			close(handlerDone)
 		}
 	}))
-	req, _ := http.NewRequest(http.MethodGet, "http://in-process/abort", nil)
-	resp, err := rt.RoundTrip(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	body, err := io.ReadAll(resp.Body)
-	if string(body) != "partial" || !errors.Is(err, errInProcessAborted) {
-		t.Errorf("aborted answer: %q, %v", body, err)
+	for _, path := range []string{"/abort", "/panic"} {
+		req, _ := http.NewRequest(http.MethodGet, "http://in-process"+path, nil)
+		resp, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		if string(body) != "partial" || !errors.Is(err, errInProcessAborted) {
+			t.Errorf("%s: %q, %v", path, body, err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
-	req, _ = http.NewRequestWithContext(ctx, http.MethodGet, "http://in-process/hang", nil)
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://in-process/hang", nil)
 	if _, err := rt.RoundTrip(req); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("a request whose context ended: %v", err)
+	}
+	select {
+	case <-handlerDone:
+	case <-time.After(10 * time.Second):
+		t.Error("the handler of an abandoned request is still waiting to write")
 	}
 }
 
