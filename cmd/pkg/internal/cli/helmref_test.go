@@ -17,6 +17,7 @@ import (
 	"pkg.dev/pkg/cmd/pkg/internal/cli"
 
 	"pkg.dev/pkg/internal/helmtest"
+	"pkg.dev/pkg/internal/testcluster"
 )
 
 // The differential tests in this package run the reference Helm binary
@@ -70,6 +71,15 @@ func newSandbox(t *testing.T) sandbox {
 		"HELM_CACHE_HOME":  filepath.Join(home, "cache"),
 		"HELM_DATA_HOME":   filepath.Join(home, "data"),
 	}
+}
+
+// apiSandbox is newSandbox pointed at a fresh API server of its own.
+func apiSandbox(t *testing.T) (*testcluster.Cluster, sandbox) {
+	t.Helper()
+	tc := testcluster.Start(t)
+	sb := newSandbox(t)
+	sb["KUBECONFIG"] = tc.Kubeconfig
+	return tc, sb
 }
 
 func (s sandbox) list() []string {

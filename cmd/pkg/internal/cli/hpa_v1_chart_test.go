@@ -6,8 +6,6 @@ import (
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
-
-	"pkg.dev/pkg/internal/testcluster"
 )
 
 // hpaV1Template is an autoscaler as charts written for autoscaling/v1
@@ -33,9 +31,7 @@ func TestInstallHPAv1Chart(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	tc := testcluster.Start(t)
-	sb := newSandbox(t)
-	sb["KUBECONFIG"] = tc.Kubeconfig
+	tc, sb := apiSandbox(t)
 	chart := writeChart(t, t.TempDir(), "scaled", map[string]string{"hpa.yaml": hpaV1Template})
 	if out := runPkg(t, sb, "", "install", "web", chart); out.code != 0 {
 		t.Fatalf("install: %s", out.stderr)

@@ -157,9 +157,7 @@ func TestStatusShowResources(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	tc := testcluster.Start(t)
-	sb := newSandbox(t)
-	sb["KUBECONFIG"] = tc.Kubeconfig
+	_, sb := apiSandbox(t)
 	if out := runPkg(t, sb, "", "install", "hello", filepath.Join(chartsDir(t), "hello")); out.code != 0 {
 		t.Fatal(out.stderr)
 	}
@@ -187,9 +185,7 @@ func TestDiff(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	tc := testcluster.Start(t)
-	sb := newSandbox(t)
-	sb["KUBECONFIG"] = tc.Kubeconfig
+	_, sb := apiSandbox(t)
 	hello := filepath.Join(chartsDir(t), "hello")
 	if out := runPkg(t, sb, "", "install", "hello", hello); out.code != 0 {
 		t.Fatal(out.stderr)
@@ -256,9 +252,7 @@ func TestHelmAndPkgShareReleases(t *testing.T) {
 	hello := filepath.Join(chartsDir(t), "hello")
 	for _, driver := range []string{"secret", "configmap"} {
 		t.Run(driver, func(t *testing.T) {
-			tc := testcluster.Start(t)
-			sb := newSandbox(t)
-			sb["KUBECONFIG"] = tc.Kubeconfig
+			_, sb := apiSandbox(t)
 			sb["HELM_DRIVER"] = driver
 			pkg := func(args ...string) outcome {
 				t.Helper()
@@ -357,9 +351,7 @@ func TestInstallShowsServerWarnings(t *testing.T) {
 	if testing.Short() {
 		t.Skip("starts an API server")
 	}
-	tc := testcluster.Start(t)
-	sb := newSandbox(t)
-	sb["KUBECONFIG"] = tc.Kubeconfig
+	_, sb := apiSandbox(t)
 	chart := filepath.Join(t.TempDir(), "typo")
 	if err := os.MkdirAll(filepath.Join(chart, "templates"), 0o755); err != nil {
 		t.Fatal(err)

@@ -13,7 +13,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 
-	"pkg.dev/pkg/internal/testcluster"
 	"pkg.dev/pkg/orchestrator/cluster"
 )
 
@@ -52,9 +51,7 @@ func TestKilledUpgradeIsRecovered(t *testing.T) {
 		t.Skip("builds and kills the pkg binary")
 	}
 	bin := buildClusterBin(t)
-	tc := testcluster.Start(t)
-	sb := newSandbox(t)
-	sb["KUBECONFIG"] = tc.Kubeconfig
+	tc, sb := apiSandbox(t)
 	dir := t.TempDir()
 	v1 := writeChart(t, dir, "app", map[string]string{"cm.yaml": "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app\ndata:\n  v: \"1\"\n"})
 	v2 := writeChart(t, filepath.Join(dir, "v2"), "app", map[string]string{
