@@ -175,8 +175,17 @@ func TestCronJobReplaceAndBadSchedule(t *testing.T) {
 	if _, err := client.BatchV1().CronJobs(ns).Create(ctx, newCronJob("swap", "@every 1m", batchv1.ReplaceConcurrent), metav1.CreateOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 5*time.Second, "the first job", func() (bool, error) { return len(cronJobs(t, client, ns, "swap")) == 1, nil })
-	first := cronJobs(t, client, ns, "swap")[0].Name
+	// The name is taken as the job is seen: on the fast clock the next
+	// tick may already have replaced it before a second read.
+	var first string
+	eventually(t, 5*time.Second, "the first job", func() (bool, error) {
+		jobs := cronJobs(t, client, ns, "swap")
+		if len(jobs) != 1 {
+			return false, nil
+		}
+		first = jobs[0].Name
+		return true, nil
+	})
 	eventually(t, 5*time.Second, "the first replaced", func() (bool, error) {
 		jobs := cronJobs(t, client, ns, "swap")
 		return len(jobs) == 1 && jobs[0].Name != first, nil
